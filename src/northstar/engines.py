@@ -66,9 +66,24 @@ def with_derived(tables: Mapping[str, pa.Table]) -> dict[str, pa.Table]:
 def load_tables(con: Any, tables: Mapping[str, pa.Table]) -> None:
     """Create every canonical and derived table in `con` from Arrow data (replacing existing ones)."""
     full = with_derived(tables)
+    if getattr(con, "name", "") == "pyspark":
+        _load_spark_views(con, full)
+        return
     existing = set(con.list_tables())
     for name in ALL_TABLES:
         if name in existing:
             con.drop_table(name)
         # ibis 12 + duckdb 2: create_table(overwrite=True) and pandas inputs fail; a memtable works.
         con.create_table(name, ibis.memtable(full[name]), schema=ibis.Schema.from_pyarrow(arrow_schema(name)))
+
+
+def _load_spark_views(con: Any, full: Mapping[str, pa.Table]) -> None:
+    """Spark: register each table as a temporary view (fast; creating managed tables takes seconds each)."""
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    session = con._session
+    for name in ALL_TABLES:
+        t = full[name]
+        schema = from_arrow_schema(t.schema)
+        frame = session.createDataFrame(t.to_pandas() if t.num_rows else [], schema=schema)
+        frame.createOrReplaceTempView(name)

@@ -1,0 +1,164 @@
+"""What a metric's `compute` sees: the tables, the query (period, breakdown, unit, window) and the settings.
+
+Everything here builds engine-free Ibis expressions; nothing executes except `data_extent`, which the
+runner calls once to find the default window.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any, Literal
+
+import ibis
+import ibis.expr.types as ir
+
+__all__ = ["PERIODS", "Context", "Query", "period_floor", "period_starts", "shift_period"]
+
+Period = Literal["day", "week", "month", "quarter"]
+PERIODS: tuple[str, ...] = ("day", "week", "month", "quarter")
+_TRUNC = {"day": "D", "week": "W", "month": "M", "quarter": "Q"}
+
+
+@dataclass(frozen=True)
+class Query:
+    """The options of `northstar metrics`: period grid, breakdown, unit of analysis and [since, until)."""
+
+    period: Period = "week"
+    by: str | None = None
+    unit: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def period_floor(ts: datetime, period: str) -> datetime:
+    """The start of the UTC calendar period containing `ts` (ISO weeks start on Monday)."""
+    d = datetime(ts.year, ts.month, ts.day)
+    if period == "day":
+        return d
+    if period == "week":
+        return d - timedelta(days=d.weekday())
+    if period == "month":
+        return d.replace(day=1)
+    if period == "quarter":
+        return d.replace(day=1, month=3 * ((d.month - 1) // 3) + 1)
+    raise ValueError(f"unknown period {period!r}; use one of {', '.join(PERIODS)}")
+
+
+def shift_period(start: datetime, period: str, k: int = 1) -> datetime:
+    """The start of the period `k` periods after the one starting at `start`."""
+    if period == "day":
+        return start + timedelta(days=k)
+    if period == "week":
+        return start + timedelta(days=7 * k)
+    months = k if period == "month" else 3 * k
+    idx = start.year * 12 + (start.month - 1) + months
+    return datetime(idx // 12, idx % 12 + 1, 1)
+
+
+def period_starts(start: datetime, end: datetime, period: str) -> list[datetime]:
+    """Starts of every period overlapping the half-open window [start, end)."""
+    out = []
+    p = period_floor(start, period)
+    while p < end:
+        out.append(p)
+        p = shift_period(p, period)
+    return out
+
+
+@dataclass
+class Context:
+    """The query, settings and tables a metric is computed from."""
+
+    con: Any
+    settings: Any
+    query: Query
+    window_start: datetime
+    window_end: datetime
+    checks: list[tuple[ir.Scalar, str]] = field(default_factory=list)
+
+    # -- tables ----------------------------------------------------------------------------------
+    def table(self, kind: str) -> ir.Table:
+        """A canonical or derived table by name."""
+        return self.con.table(kind)
+
+    def activity(self) -> ir.Table:
+        """Activity with `team` filled from the actor's team in `people` when the event has none."""
+        a = self.table("activity")
+        p = self.table("people").select(_pid="id", _pteam="team")
+        j = a.left_join(p, a.actor == p._pid)
+        return j.select(
+            "id", "ts", "actor", "component", "action", team=ibis.coalesce(j.team, j._pteam)
+        )
+
+    # -- periods and windows -----------------------------------------------------------------------
+    @property
+    def period(self) -> str:
+        return self.query.period
+
+    def bucket(self, ts: ir.TimestampValue) -> ir.TimestampValue:
+        """The start of the period containing `ts`."""
+        return ts.truncate(_TRUNC[self.period])  # type: ignore[arg-type]
+
+    def period_index(self, ts: ir.TimestampValue) -> ir.IntegerValue:
+        """An integer that grows by one from each period to the next (for offsets between periods)."""
+        if self.period == "day":
+            return ts.truncate("D").epoch_seconds() // 86400
+        if self.period == "week":
+            # 1970-01-05 was a Monday: shift so weeks are aligned on ISO weeks
+            return (ts.truncate("D").epoch_seconds() - 345600) // 604800
+        months = ts.year() * 12 + ts.month() - 1
+        if self.period == "month":
+            return months
+        return months // 3
+
+    def in_window(self, t: ir.Table, col: str) -> ir.Table:
+        """Rows of `t` whose timestamp `col` falls in the query's [since, until) window."""
+        c = t[col]
+        return t.filter(c >= ibis.literal(self.window_start), c < ibis.literal(self.window_end))
+
+    def before_end(self, t: ir.Table, col: str) -> ir.Table:
+        """Rows of `t` whose timestamp `col` is before the window's end (history counts, the future doesn't)."""
+        return t.filter(t[col] < ibis.literal(self.window_end))
+
+    @property
+    def now(self) -> datetime:
+        """The evaluation instant: `--until`, or the end of the data."""
+        return self.window_end
+
+    def period_end_date(self, period_start: ir.TimestampValue) -> ir.DateValue:
+        """The last day of the period that starts at `period_start`."""
+        if self.period == "day":
+            return period_start.date()
+        if self.period == "week":
+            return (period_start + ibis.interval(days=6)).date()
+        months = 1 if self.period == "month" else 3
+        return (period_start + ibis.interval(months=months) - ibis.interval(days=1)).date()
+
+    # -- breakdowns ------------------------------------------------------------------------------------
+    @property
+    def by(self) -> str | None:
+        return self.query.by
+
+    def unit(self, default: str = "team") -> str:
+        return self.query.unit or default
+
+    def group(self, t: ir.Table) -> ir.StringValue:
+        """The `group` column for the query's breakdown (a null string without `--by`)."""
+        if self.by is None:
+            return ibis.null().cast("string")
+        return t[self.by].cast("string")
+
+    # -- data warnings ----------------------------------------------------------------------------
+    def check(self, count: ir.Scalar, message: str) -> None:
+        """Add a data warning: `message` formatted with `{n}` when the scalar `count` is non-zero."""
+        self.checks.append((count, message))
+
+
+def to_date(value: datetime | date | str) -> datetime:
+    """A datetime at midnight for a date, an ISO string or a datetime (used for --since/--until)."""
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day)
+    return datetime.fromisoformat(value)

@@ -1,0 +1,3 @@
+"""features metrics (DESIGN.md §3)."""
+
+from __future__ import annotations

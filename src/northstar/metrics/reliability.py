@@ -1,0 +1,3 @@
+"""reliability metrics (DESIGN.md §3)."""
+
+from __future__ import annotations

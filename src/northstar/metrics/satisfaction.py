@@ -1,0 +1,3 @@
+"""satisfaction metrics (DESIGN.md §3)."""
+
+from __future__ import annotations
