@@ -46,7 +46,10 @@ def parse_timestamp(value: Any) -> datetime:
     else:
         raise ValueError(f"not a timestamp: {value!r}")
     if dt.tzinfo is not None:
-        dt = dt.astimezone(UTC).replace(tzinfo=None)
+        try:
+            dt = dt.astimezone(UTC).replace(tzinfo=None)
+        except OverflowError:
+            raise ValueError(f"timestamp out of range in UTC: {value!r}") from None
     return dt
 
 
@@ -119,7 +122,7 @@ class Team(Record):
     """A team: the default unit of adoption."""
 
     name: OptStr = None
-    headcount: Annotated[OptInt, Field(ge=0)] = None
+    headcount: Annotated[int | None, Field(ge=0), BeforeValidator(_empty_none)] = None
     eligible_from: OptDate = None
 
 
@@ -183,7 +186,7 @@ class Deployment(Record):
     change_ids: OptStrList = None
     model_version: OptStr = None
     model_ready_at: OptTimestamp = None
-    manual_steps: Annotated[OptInt, Field(ge=0)] = None
+    manual_steps: Annotated[int | None, Field(ge=0), BeforeValidator(_empty_none)] = None
 
     @field_validator("environment", mode="before")
     @classmethod
@@ -223,8 +226,8 @@ class ServiceSample(Record):
     requests: Annotated[float, Field(ge=0)]
     errors: Annotated[float, Field(ge=0)]
     latency_buckets: JsonObject = None
-    cpu_util: Annotated[OptFloat, Field(ge=0, le=1)] = None
-    memory_util: Annotated[OptFloat, Field(ge=0, le=1)] = None
+    cpu_util: Annotated[float | None, Field(ge=0, le=1), BeforeValidator(_empty_none)] = None
+    memory_util: Annotated[float | None, Field(ge=0, le=1), BeforeValidator(_empty_none)] = None
 
     @field_validator("interval_s", mode="before")
     @classmethod
