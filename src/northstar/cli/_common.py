@@ -135,8 +135,8 @@ def print_rows(
         sys.stdout.write(buf.getvalue())
         return
     table = Table(title=title, show_lines=False)
-    for c in cols:
-        table.add_column(c, overflow="fold")
+    for i, c in enumerate(cols):
+        table.add_column(c, overflow="fold", no_wrap=i == 0)
     for r in rows:
         table.add_row(*(_cell(r.get(c)) for c in cols))
     console.print(table)

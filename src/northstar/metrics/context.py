@@ -87,9 +87,7 @@ class Context:
         a = self.table("activity")
         p = self.table("people").select(_pid="id", _pteam="team")
         j = a.left_join(p, a.actor == p._pid)
-        return j.select(
-            "id", "ts", "actor", "component", "action", team=ibis.coalesce(j.team, j._pteam)
-        )
+        return j.select("id", "ts", "actor", "component", "action", team=ibis.coalesce(j.team, j._pteam))
 
     # -- periods and windows -----------------------------------------------------------------------
     @property
