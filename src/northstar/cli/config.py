@@ -89,6 +89,7 @@ def init_command(
         Path,
         typer.Argument(
             help="Directory to write northstar.yaml into (created if missing), or a file path ending in .yaml.",
+            metavar="DIR",
             show_default=True,
         ),
     ] = Path("."),
