@@ -70,10 +70,15 @@ def fail(message: str, details: Sequence[str] = (), code: int = 2) -> NoReturn:
 @contextmanager
 def user_errors() -> Iterator[None]:
     """Turn UserError (and the library's own validation errors) into exit code 2 with a clear message."""
+    from northstar.config import ConfigError
+
     try:
         yield
     except UserError as exc:
         fail(str(exc), exc.details)
+    except ConfigError as exc:
+        problems = str(exc).splitlines()
+        fail(f"{len(problems)} problem(s) in the config; the first: {problems[0]}", problems)
 
 
 def _jsonable(value: Any) -> Any:

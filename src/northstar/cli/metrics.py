@@ -49,16 +49,6 @@ class Engine(StrEnum):
     spark = "spark"
 
 
-def load_settings(config: Path | None) -> Any:
-    """The validated settings (defaults when no config file), or a UserError naming file:line."""
-    from northstar.config import ConfigError, load_config
-
-    try:
-        return load_config(config)
-    except ConfigError as exc:
-        raise UserError(str(exc).splitlines()[0], str(exc).splitlines()[1:]) from None
-
-
 @contextmanager
 def open_backend(db: Path, engine: Engine = Engine.duckdb) -> Iterator[Any]:
     """The Ibis backend to compute on: the DuckDB store itself, or Spark loaded from it."""
@@ -147,6 +137,7 @@ def metrics(
 
     `northstar metrics --category delivery --by team --since 2026-01-01 --format json`
     """
+    from northstar.cli.config import load_settings
     from northstar.metrics import MetricsError, Query, compute
 
     with user_errors():
