@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import date, datetime, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -463,18 +463,39 @@ def test_cli_demo_json(data: DemoData, tmp_path: Path, monkeypatch: pytest.Monke
     assert any("northstar metrics --db" in n for n in out["next"])
 
 
+def test_cli_demo_out_must_be_a_directory(data: DemoData, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import northstar.demo
+
+    monkeypatch.setattr(northstar.demo, "generate", lambda seed=7, **_: small(data))
+    (tmp_path / "file").write_text("not a directory")
+    result = CliRunner().invoke(app, ["demo", "--out", str(tmp_path / "file")])
+    assert result.exit_code == 2
+    assert "cannot write the demo under" in result.output
+
+
 @pytest.mark.slow
 def test_cli_demo_writes_the_three_files(tmp_path: Path) -> None:
     out = tmp_path / "demo"
-    began = datetime.now()
-    result = CliRunner().invoke(app, ["demo", "--out", str(out)], env={"COLUMNS": "160"})
-    took = datetime.now() - began
+    result = CliRunner().invoke(app, ["demo", "--out", str(out), "--format", "json"])
     assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
     for name in ("northstar.duckdb", "northstar.yaml", "ground-truth.json"):
         assert (out / name).is_file(), name
-    assert "northstar metrics --db" in result.stdout
-    assert str(out / "ground-truth.json") in result.stdout
     truth = json.loads((out / "ground-truth.json").read_text())
+    assert report["counts"] == truth["counts"]
     with duckdb.connect(str(out / "northstar.duckdb"), read_only=True) as con:
         assert con.sql("select count(*) from activity").fetchone() == (truth["counts"]["activity"],)
-    assert took < timedelta(seconds=60)
+        assert con.sql("select count(*) from service_samples").fetchone() == (truth["counts"]["service_samples"],)
+    # the whole demo must stay well under a minute (DESIGN: the first thing a user runs)
+    assert sum(report["seconds"].values()) < 60, report["seconds"]
+
+
+def test_cli_demo_table_output(data: DemoData, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import northstar.demo
+
+    monkeypatch.setattr(northstar.demo, "generate", lambda seed=7, **_: small(data))
+    result = CliRunner().invoke(app, ["demo", "--out", str(tmp_path)], env={"COLUMNS": "160"})
+    assert result.exit_code == 0, result.output
+    assert "northstar metrics --db" in result.stdout
+    assert str(tmp_path / "ground-truth.json") in result.stdout
+    assert "golden path → lead time" in result.stdout

@@ -11,12 +11,23 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from northstar.cli import app
-from northstar.cli._common import Format, FormatOption, console, err_console, print_rows, to_json
+from northstar.cli._common import Format, FormatOption, console, err_console, fail, print_rows, to_json
+
+
+def _write_errors() -> tuple[type[Exception], ...]:
+    """What writing the demo can fail with that is the user's to fix (a path, a locked store)."""
+    try:
+        from northstar.store import StoreError
+    except ImportError:
+        return (OSError,)
+    return (OSError, StoreError)
 
 
 @app.command()
 def demo(
-    seed: Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives the same organisation.")] = 7,
+    seed: Annotated[
+        int, typer.Option("--seed", min=0, help="Random seed: the same seed gives the same organisation.")
+    ] = 7,
     out: Annotated[
         Path, typer.Option("--out", help="Directory for the store, northstar.yaml and ground-truth.json.")
     ] = Path("northstar-demo"),
@@ -52,7 +63,11 @@ def demo(
         progress.update(task, completed=1)
         t1 = time.perf_counter()
         task = progress.add_task(f"ingest: {sum(data.counts.values()):,} records into {out / 'northstar.duckdb'}")
-        result = write_demo(data, out)
+        try:
+            result = write_demo(data, out)
+        except _write_errors() as exc:
+            progress.stop()
+            fail(f"cannot write the demo under {out}: {exc}")
         progress.update(task, total=1, completed=1)
         t2 = time.perf_counter()
         task = progress.add_task("measure: the scorecard")

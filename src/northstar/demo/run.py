@@ -14,6 +14,7 @@ from typing import Any
 import pyarrow as pa
 
 from northstar.demo.simulate import DemoData, generate
+from northstar.records import KINDS
 
 __all__ = [
     "CONFIG_NAME",
@@ -45,11 +46,22 @@ class DemoResult:
 
 
 def load_into_store(db_path: Path, tables: Mapping[str, pa.Table]) -> None:
-    """Create the store at `db_path` from the tables (canonical and derived).
+    """Create the store at `db_path` from the record tables, in one transaction.
 
-    Uses `engines.load_tables` on a DuckDB file until `northstar.store` (Store.open / upsert) lands; then
-    this is the one function to switch.
+    Through `northstar.store.Store` (upserts, derived tables, schema metadata) when it is installed;
+    before it existed, straight through `engines.load_tables`, which the fallback keeps.
     """
+    try:
+        from northstar.store import Store
+    except ImportError:
+        _load_with_engines(db_path, tables)
+        return
+    with Store.open(db_path) as store, store.transaction():
+        for kind in KINDS:
+            store.upsert(kind, tables[kind])
+
+
+def _load_with_engines(db_path: Path, tables: Mapping[str, pa.Table]) -> None:
     import ibis
 
     from northstar.engines import load_tables
