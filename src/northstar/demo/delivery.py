@@ -17,7 +17,16 @@ import pyarrow as pa
 from northstar.demo._common import DAY, HOUR, MINUTE, Calendar, FloatArray, IntArray, build_table, hex_ids, lognormal
 from northstar.demo.org import DOMAINS, Org
 
-__all__ = ["LEAD_TIME_FACTOR", "MANUAL_STEPS_DELTA", "Delivery", "IncidentParts", "Service", "simulate_delivery"]
+__all__ = [
+    "LEAD_TIME_FACTOR",
+    "MANUAL_STEPS_DELTA",
+    "Delivery",
+    "IncidentParts",
+    "Service",
+    "incidents_table",
+    "services",
+    "simulate_delivery",
+]
 
 LEAD_TIME_FACTOR = 0.6
 MANUAL_STEPS_DELTA = -3

@@ -19,12 +19,17 @@ from northstar.demo._common import DAY, HOUR, BoolArray, Calendar, FloatArray, I
 __all__ = [
     "COMPONENTS",
     "DOMAINS",
+    "GOLDEN_PATH",
+    "NEW_TEAMS",
     "PLATFORM_TEAM",
     "Activity",
     "ComponentSpec",
     "Org",
     "build_org",
+    "components_table",
+    "people_table",
     "simulate_activity",
+    "teams_table",
 ]
 
 PLATFORM_TEAM = "team-platform"
@@ -306,7 +311,7 @@ def components_table(cal: Calendar) -> pa.Table:
 
 @dataclass(frozen=True)
 class Activity:
-    """The activity stream as arrays (sorted by time) plus each team's first golden-path event."""
+    """The activity table (ids in time order) and each team's first golden-path event (the treatment date)."""
 
     table: pa.Table
     golden_path_first: FloatArray  # seconds since start per team; NaN = never

@@ -19,7 +19,16 @@ import pyarrow.compute as pc
 from northstar.demo._common import DAY, HOUR, MINUTE, Calendar, FloatArray, build_table, seq_ids
 from northstar.demo.delivery import IncidentParts
 
-__all__ = ["BOUNDS", "KPI_SERVICE", "PROFILES", "SATURATED_SERVICE", "Outage", "Reliability", "simulate_reliability"]
+__all__ = [
+    "BOUNDS",
+    "KPI_SERVICE",
+    "PROFILES",
+    "SATURATED_SERVICE",
+    "Outage",
+    "Profile",
+    "Reliability",
+    "simulate_reliability",
+]
 
 BOUNDS: tuple[float, ...] = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 KPI_SERVICE = "fraud-scorer"

@@ -17,11 +17,15 @@ import pyarrow as pa
 from northstar.demo._common import Calendar
 
 __all__ = [
+    "activity_with_team",
     "change_failure_rate",
     "component_shares",
+    "feature_summary",
     "golden_path_measured",
     "lead_times",
     "measured_layer",
+    "saturation_share",
+    "space_means",
     "support_ratio_by_quarter",
     "window_availability",
 ]
