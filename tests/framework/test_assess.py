@@ -11,6 +11,7 @@ import pytest
 from northstar.config import parse_config
 from northstar.framework import assess, lint, measurable_categories
 from northstar.framework.assess import merge_components
+from tests.framework.conftest import load_platform, platform_rows
 
 Platform = Callable[..., Any]
 
@@ -142,3 +143,15 @@ def test_to_dict_is_one_json_object(platform: Platform) -> None:
     assert d["layers"][4]["components"] == ["golden-path"] and d["layers"][4]["present"] is False
     golden = next(c for c in d["components"] if c["id"] == "golden-path")
     assert golden["launched_at"] == date(2026, 1, 20).isoformat()
+
+
+def test_assess_is_the_same_on_every_backend(backend: Any) -> None:
+    a = assess(load_platform(backend, platform_rows(mlflow_teams=5)), parse_config(""))
+    assert (a.window_start, a.window_end, a.active_teams) == (datetime(2026, 2, 1), datetime(2026, 3, 1), 10)
+    assert [(c.id, c.teams) for c in a.components] == [
+        ("k8s", 0),
+        ("model-server", 10),
+        ("mlflow", 5),
+        ("golden-path", 2),
+    ]
+    assert (a.declared_layer, a.measured_layer) == (4, 3)
