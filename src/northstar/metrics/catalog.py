@@ -101,7 +101,7 @@ def metric(**meta: Any) -> Callable[[Callable[[Context], ir.Table]], Callable[[C
 
 def _load() -> None:
     # importing the category modules registers their metrics
-    from northstar.metrics import adoption, delivery, features, reliability, satisfaction  # noqa: F401
+    from northstar.metrics import adoption, cohorts, delivery, features, reliability, satisfaction, support  # noqa: F401
 
 
 def get(name: str) -> Metric:
