@@ -23,7 +23,7 @@ TEAM_OF = {"u1": "a", "u2": "a", "u3": "b", "u4": "b", "u5": "c", "u6": "d"}
 SETTINGS = Settings.model_validate(
     {"privacy": {"min_group_size": 1}, "adoption": {"activation_actions": ["first_pipeline"]}}
 )
-EXAMPLES = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+EXAMPLES = settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 event = st.tuples(
     st.integers(0, 120 * 24 - 1),  # hours after START
@@ -44,12 +44,8 @@ def _activity(events: list[tuple[int, str, str, str]]) -> list[dict[str, Any]]:
     ]
 
 
-def _run(
-    metric: str,
-    events: list[tuple[int, str, str, str]],
-    query: Query,
-    teams: list[dict[str, Any]] | None = None,
-) -> list[dict[str, Any]]:
+def _load(events: list[tuple[int, str, str, str]], teams: list[dict[str, Any]] | None = None) -> Any:
+    """A DuckDB backend holding the people of TEAM_OF, the events and the roster."""
     records = {
         "people": [{"id": a, "team": t} for a, t in TEAM_OF.items()],
         "activity": _activity(events),
@@ -57,6 +53,10 @@ def _run(
     }
     con = connect_duckdb()
     load_tables(con, {k: rows_to_arrow(k, [validate_record(k, r).model_dump() for r in v]) for k, v in records.items()})
+    return con
+
+
+def _rows(con: Any, metric: str, query: Query) -> list[dict[str, Any]]:
     return compute(con, [metric], query, SETTINGS).rows
 
 
@@ -72,8 +72,9 @@ def test_adoption_rate_is_a_share(events: list[Any], period: str, window: tuple[
         {"id": t, "eligible_from": None if d < 0 else date(2025, 12, 1) + timedelta(days=d)}
         for t, d in zip("abce", elig, strict=False)
     ]
+    con = _load(events, teams)
     for by in (None, "component"):
-        for r in _run("adoption_rate", events, _query(period, window, by=by), teams):
+        for r in _rows(con, "adoption_rate", _query(period, window, by=by)):
             assert r["value"] is None or 0.0 <= r["value"] <= 1.0
             assert (r["value"] is None) == (r["n"] == 0)
 
@@ -84,7 +85,7 @@ def test_activation_rate_is_a_share_of_the_newcomers(
     events: list[Any], period: str, window: tuple[int, int], unit: str
 ) -> None:
     q = _query(period, window, unit=unit)
-    rows = _run("activation_rate", events, q)
+    rows = _rows(_load(events), "activation_rate", q)
     for r in rows:
         assert r["value"] is None or 0.0 <= r["value"] <= 1.0
     # the cohorts partition the units whose first-ever activity falls in the window
@@ -114,7 +115,7 @@ def _retained_share(events: list[Any], q: Query, unit: str) -> dict[str, tuple[i
 def test_churn_and_retention_add_up_to_one(events: list[Any], period: str, window: tuple[int, int], unit: str) -> None:
     q = _query(period, window, unit=unit)
     retained = _retained_share(events, q, unit)
-    rows = _run("churn_rate", events, q)
+    rows = _rows(_load(events), "churn_rate", q)
     assert len(rows) == len(period_starts(q.since or START, q.until or START, period))
     for r in rows:
         if r["period_start"] not in retained:
@@ -131,8 +132,9 @@ def test_users_total_never_decreases_and_covers_active_users(
     events: list[Any], period: str, window: tuple[int, int], by: str | None
 ) -> None:
     q = _query(period, window, by=by)
-    totals = _run("users_total", events, q)
-    active = {(r["period_start"], r["group"]): r["value"] for r in _run("active_users", events, q)}
+    con = _load(events)
+    totals = _rows(con, "users_total", q)
+    active = {(r["period_start"], r["group"]): r["value"] for r in _rows(con, "active_users", q)}
     last: dict[Any, int] = {}
     for r in sorted(totals, key=lambda r: r["period_start"]):
         assert r["value"] >= last.get(r["group"], 0)
@@ -147,8 +149,9 @@ def test_stickiness_is_usage_frequency_over_the_days(
 ) -> None:
     q = _query(period, window, unit=unit)
     assert q.since is not None and q.until is not None
-    freq = {r["period_start"]: r for r in _run("usage_frequency", events, q)}
-    for r in _run("stickiness", events, q):
+    con = _load(events)
+    freq = {r["period_start"]: r for r in _rows(con, "usage_frequency", q)}
+    for r in _rows(con, "stickiness", q):
         f = freq[r["period_start"]]
         assert (r["value"] is None) == (f["value"] is None)
         if r["value"] is None:
