@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import resource
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -473,10 +474,17 @@ def test_cli_demo_out_must_be_a_directory(data: DemoData, tmp_path: Path, monkey
     assert "cannot write the demo under" in result.output
 
 
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 @pytest.mark.slow
 def test_cli_demo_writes_the_three_files(tmp_path: Path) -> None:
     out = tmp_path / "demo"
+    cpu_before = _cpu_seconds()
     result = CliRunner().invoke(app, ["demo", "--out", str(out), "--format", "json"])
+    cpu = _cpu_seconds() - cpu_before
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     for name in ("northstar.duckdb", "northstar.yaml", "ground-truth.json"):
@@ -486,8 +494,9 @@ def test_cli_demo_writes_the_three_files(tmp_path: Path) -> None:
     with duckdb.connect(str(out / "northstar.duckdb"), read_only=True) as con:
         assert con.sql("select count(*) from activity").fetchone() == (truth["counts"]["activity"],)
         assert con.sql("select count(*) from service_samples").fetchone() == (truth["counts"]["service_samples"],)
-    # the whole demo must stay well under a minute (DESIGN: the first thing a user runs)
-    assert sum(report["seconds"].values()) < 60, report["seconds"]
+    # The whole demo must stay well under a minute: it is the first thing a user runs. CPU time (this process
+    # and DuckDB's threads) rather than wall time, so a busy machine does not fail the test.
+    assert cpu < 45, f"demo used {cpu:.0f} s of CPU; wall seconds per step: {report['seconds']}"
 
 
 def test_cli_demo_table_output(data: DemoData, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
