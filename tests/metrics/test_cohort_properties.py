@@ -1,6 +1,7 @@
 """Laws of the cohort metrics on random activity (DuckDB): retention, lifecycle and funnel.
 
-- retention: offset 0 is 1, every cell is in [0, 1], and each cohort's offsets run 0…(last window period − c);
+- retention: offset 0 is 1, every cell is in [0, 1], each cohort's offsets run 0…(last window period − c),
+  and every cell equals the share counted here from the events;
 - lifecycle: new + returning + resurrecting = units active in the period, and returning − dormant = units
   active in the previous period (both counted here, independently, from the events);
 - funnel: step 0 is 1 and the values never increase along the steps.
@@ -26,10 +27,10 @@ from northstar.records import validate_record
 from northstar.schema import ibis_schema, rows_to_arrow
 
 BASE = datetime(2025, 11, 17)  # history before the window, which spans the new year
-SINCE = datetime(2025, 12, 1)  # a Monday and a month start: aligned for day, week and month
+SINCE = datetime(2025, 12, 1)  # a Monday and a month start; mid-quarter, so the first quarter is cut
 TEAMS = ("a", "b", "c", "d", "e")
 ACTIONS = ("login", "first_pipeline", "deploy")
-UNTILS = {"day": (12, 40), "week": (21, 70), "month": (31, 100)}
+UNTILS = {"day": (12, 40), "week": (21, 70), "month": (31, 100), "quarter": (40, 200)}
 
 event = st.tuples(
     st.integers(0, len(TEAMS) - 1),
@@ -78,7 +79,7 @@ def _run(con: Any, name: str, period: str, until: datetime, cfg: dict[str, Any] 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     events=st.lists(event, min_size=1, max_size=40),
-    period=st.sampled_from(["day", "week", "month"]),
+    period=st.sampled_from(["day", "week", "month", "quarter"]),
     span=st.integers(0, 1000),
 )
 def test_retention_cells_are_shares_and_the_triangle_is_complete(
@@ -86,7 +87,7 @@ def test_retention_cells_are_shares_and_the_triangle_is_complete(
 ) -> None:
     lo, hi = UNTILS[period]
     until = SINCE + timedelta(days=lo + span % (hi - lo))
-    _load(con, events)
+    seen = [(team, ts) for team, ts, _ in _load(con, events) if ts < until]
     rows = _run(con, "retention", period, until)
     periods = [p.date().isoformat() for p in period_starts(SINCE, until, period)]
     by_cohort: dict[str, list[int]] = defaultdict(list)
@@ -98,12 +99,27 @@ def test_retention_cells_are_shares_and_the_triangle_is_complete(
         by_cohort[r["cohort"]].append(r["offset"])
     for cohort, offsets in by_cohort.items():
         assert sorted(offsets) == list(range(len(periods) - periods.index(cohort)))
+    # and the cells themselves, counted here from the events
+    first = {team: min(ts for t, ts in seen if t == team) for team, _ in seen}
+    cohorts: dict[str, set[str]] = defaultdict(set)
+    for team, ts in first.items():
+        if ts >= SINCE:
+            cohorts[period_floor(ts, period).date().isoformat()].add(team)
+    active: dict[str, set[str]] = defaultdict(set)
+    for team, ts in seen:
+        active[period_floor(ts, period).date().isoformat()].add(team)
+    assert set(by_cohort) == set(cohorts)
+    for r in rows:
+        members = cohorts[r["cohort"]]
+        later = periods[periods.index(r["cohort"]) + r["offset"]]
+        assert r["n"] == len(members)
+        assert r["value"] == len(members & active[later]) / len(members)
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     events=st.lists(event, min_size=1, max_size=40),
-    period=st.sampled_from(["day", "week", "month"]),
+    period=st.sampled_from(["day", "week", "month", "quarter"]),
     span=st.integers(0, 1000),
 )
 def test_lifecycle_states_add_up_to_active_units(
@@ -128,7 +144,7 @@ def test_lifecycle_states_add_up_to_active_units(
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     events=st.lists(event, min_size=1, max_size=40),
-    period=st.sampled_from(["day", "week", "month"]),
+    period=st.sampled_from(["day", "week", "month", "quarter"]),
     window_days=st.integers(1, 40),
     span=st.integers(0, 1000),
 )

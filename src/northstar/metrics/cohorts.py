@@ -7,7 +7,9 @@ from their first-ever activity. Shared choices:
   first-ever activity and its previous periods; nothing at or after `--until` is seen.
 - With `--by team|component` the unit is the pair (group, unit): a team's first activity *on a component*
   starts its cohort for that component.
-- Periods are whole calendar periods; `ctx.period_index` gives offsets, so they are right across years.
+- A cohort (retention, funnel) is made of the units whose first-ever activity is inside [--since, --until);
+  lifecycle states are decided on whole calendar periods (a first period cut by --since counts whole).
+- Offsets between periods come from `ctx.period_index`, so they are right across years.
 """
 
 from __future__ import annotations

@@ -99,6 +99,7 @@ def time_to_first_answer(ctx: Context) -> ir.Table:
     q = ctx.in_window(roots(ctx), "ts")
     q = q.filter(~q.is_bot.fill_null(False))
     r = ctx.before_end(replies(ctx), "ts")
+    # a reply stamped before its root (clock skew between exports) cannot be its answer
     r = r.filter(r.root_author.notnull() & (r.author != r.root_author) & (r.ts >= r.root_ts))
     first = r.group_by(_qid="thread_id").aggregate(answered_at=r.ts.min())
     j = q.left_join(first, q.id == first._qid).drop("_qid")
