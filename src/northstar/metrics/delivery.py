@@ -122,9 +122,14 @@ def _same_group(left: ir.Table, right: ir.Table) -> ir.BooleanValue:
 
 
 def _period_grid(ctx: Context) -> ir.Table:
-    """Every period of the window with its length in days (a literal table built from the query)."""
+    """Every period of the window with `days`: its calendar days inside [since, until) (a day counts when any
+    part of it is inside), so the current, unfinished period is measured "so far" (a literal table)."""
     starts = period_starts(ctx.window_start, ctx.window_end, ctx.period)
-    days = [float((shift_period(p, ctx.period) - p).days) for p in starts]
+    days = []
+    for p in starts:
+        lo = max(p, ctx.window_start).replace(hour=0, minute=0, second=0, microsecond=0)
+        hi = min(shift_period(p, ctx.period), ctx.window_end)
+        days.append(float(math.ceil((hi - lo) / timedelta(days=1))))
     return ibis.memtable(
         {"period_start": starts, "days": days}, schema={"period_start": "timestamp", "days": "float64"}
     )
@@ -134,8 +139,8 @@ def _deploy_stats(ctx: Context, extra_groups: ir.Table | None = None) -> ir.Tabl
     """Complete grid (every period × group) of succeeded production deployments.
 
     Columns: `n` (deployments finished in the period), `deploy_days` (distinct days with one), `rate`
-    (deploy-days per week: deploy_days × 7 ÷ the period's days; for day periods, the deploy-days of the
-    trailing 7 days ending on that day) and `rate_n` (the deployments behind `rate`).
+    (deploy-days per week: deploy_days × 7 ÷ the period's days inside the window; for day periods, the
+    deploy-days of the trailing 7 days ending on that day) and `rate_n` (the deployments behind `rate`).
     """
     d = _succeeded(ctx)
     back = timedelta(days=6) if ctx.period == "day" else timedelta(0)
@@ -195,8 +200,9 @@ def _deploy_stats(ctx: Context, extra_groups: ir.Table | None = None) -> ir.Tabl
 @_one_line
 def deployment_frequency(ctx: Context) -> ir.Table:
     """Count of succeeded production deployments finished in the period; `deploy_days` = distinct days with one;
-    `band` = DORA band of deploy-days per week (deploy_days × 7 ÷ days in the period; for a day period, the
-    deploy-days of the 7 days ending that day). Rolled-back and failed deployments do not count."""
+    `band` = DORA band of deploy-days per week (deploy_days × 7 ÷ the period's days inside the query window, so
+    an unfinished period is rated so far; for a day period, the deploy-days of the 7 days ending that day).
+    Rolled-back and failed deployments do not count."""
     s = _deploy_stats(ctx)
     return s.select(
         "period_start",
