@@ -9,6 +9,7 @@ The runner (`northstar.metrics.run`) executes it, fills the period grid and appl
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -91,7 +92,7 @@ def metric(**meta: Any) -> Callable[[Callable[[Context], ir.Table]], Callable[[C
         name = meta.get("name", fn.__name__)
         if name in REGISTRY:
             raise ValueError(f"metric {name!r} is registered twice")
-        doc = (fn.__doc__ or "").strip()
+        doc = " ".join(inspect.cleandoc(fn.__doc__ or "").split())
         meta.setdefault("definition", doc)
         REGISTRY[name] = Metric(name=name, compute=fn, **{k: v for k, v in meta.items() if k != "name"})
         return fn

@@ -137,13 +137,20 @@ def _grid_fill(
     return out
 
 
+IDENTITY_EXTRAS = frozenset({"cohort", "offset", "step", "step_index", "state", "key", "slo", "severity", "dimension"})
+
+
 def _shape(m: catalog.Metric, ctx: Context, rows: list[dict[str, Any]], min_group: int) -> list[dict[str, Any]]:
+    """Rows in the output shape. Privacy: a row computed from fewer than `min_group` people shows neither
+    its value, nor its `n`, nor any extra that is not part of the row's identity."""
+    from_people = m.people_based or any("people" in r for r in rows)
     shaped = []
     for r in rows:
         ps = r["period_start"]
         value = r.get("value")
         if value is not None and m.unit == "count" and float(value).is_integer():
             value = int(value)
+        n = int(r.get("n") or 0)
         out: dict[str, Any] = {
             "metric": m.name,
             "period": ctx.period,
@@ -151,19 +158,21 @@ def _shape(m: catalog.Metric, ctx: Context, rows: list[dict[str, Any]], min_grou
             "by": ctx.by,
             "group": r.get("group"),
             "value": value,
-            "n": int(r.get("n") or 0),
+            "n": n,
         }
         for k in m.extra:
             v = r.get(k)
             out[k] = v.date().isoformat() if isinstance(v, datetime) else v
-        if m.people_based or "people" in r:
+        if from_people:
             people = r.get("people")
-            hide = "people" in r and value is not None and (people is None or int(people) < min_group)
+            has_data = value is not None or n > 0
+            hide = "people" in r and has_data and (people is None or int(people) < min_group)
             out["suppressed"] = bool(hide)
             if hide:
                 out["value"] = None
+                out["n"] = None
                 for k in m.extra:
-                    if k in {"share_reached"}:
+                    if k not in IDENTITY_EXTRAS:
                         out[k] = None
         shaped.append(out)
     return shaped
