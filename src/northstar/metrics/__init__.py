@@ -5,6 +5,7 @@ from __future__ import annotations
 from northstar.metrics.catalog import CATEGORIES, REGISTRY, Metric, get, names
 from northstar.metrics.context import PERIODS, Context, Query
 from northstar.metrics.run import MetricsError, Result, compute
+from northstar.metrics.scorecard import scorecard
 
 __all__ = [
     "CATEGORIES",
@@ -18,4 +19,5 @@ __all__ = [
     "compute",
     "get",
     "names",
+    "scorecard",
 ]
