@@ -17,7 +17,7 @@ import ibis.expr.types as ir
 
 from northstar.metrics.catalog import metric
 from northstar.metrics.context import Context, period_floor
-from northstar.metrics.reliability import evaluation_instants, ratio
+from northstar.metrics.reliability import epoch, evaluation_instants, ratio
 
 FEATURES = {
     "category": "feature_store",
@@ -94,7 +94,7 @@ def feature_freshness(ctx: Context) -> ir.Table:
         "{n} feature(s) were last materialized after the evaluation instant and are left out",
     )
     f = f.filter(f.last_materialized_at < ibis.literal(now))
-    age = (ibis.literal(now).epoch_seconds() - f.last_materialized_at.epoch_seconds()).cast("float64")
+    age = (epoch(ibis.literal(now)) - epoch(f.last_materialized_at)).cast("float64")
     period_start = period_floor(now - timedelta(microseconds=1), ctx.period)
     f = f.mutate(period_start=ibis.literal(period_start), age=age)
     g = f.group_by("period_start").aggregate(value=f.age.quantile(0.95), n=f.count())

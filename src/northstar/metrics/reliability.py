@@ -9,8 +9,10 @@ Shared choices:
 - `n` is the number of samples for throughput and utilisation metrics, the number of requests for error
   rate and availability, and the number of histogram observations for latency metrics.
 - A period whose samples carry no requests (or no histogram observations) has a null ratio, never 0/0.
-- A sample's histogram total is its `+Inf` bucket; a sample without one is read as if its highest bucket held
-  every observation.
+- A histogram's total is its `+Inf` bucket; a histogram without one is read as if its highest bucket held
+  every observation. Samples of one service and period are expected to share bucket bounds (as Prometheus
+  expects for `sum by (le)`); when they don't, the latency percentiles warn.
+- Durations are whole seconds (timestamps truncated to the second on every engine).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from northstar.metrics.context import Context, period_starts, shift_period
 __all__ = [
     "as_count",
     "empty_result",
+    "epoch",
     "evaluation_instants",
     "group_key",
     "histogram_quantile",
@@ -52,6 +55,11 @@ def ratio(num: ir.NumericValue, den: ir.NumericValue) -> ir.FloatingValue:
 def as_count(v: ir.NumericValue) -> ir.IntegerValue:
     """A float sum (requests, observations) as an int64 `n`."""
     return ibis.coalesce(v, 0).round().cast("int64")
+
+
+def epoch(ts: ir.TimestampValue) -> ir.IntegerValue:
+    """Whole seconds since 1970 (DuckDB's epoch keeps fractions inside expressions, Spark's doesn't: truncate)."""
+    return ts.truncate("s").epoch_seconds()
 
 
 def group_key(group: ir.StringValue) -> ir.StringValue:
@@ -103,18 +111,12 @@ def histogram_quantile(b: ir.Table, q: float, keys: list[str]) -> ir.Table:
     """Prometheus `histogram_quantile(q, sum by (le) (...))` per `keys` over the long bucket table `b`.
 
     Buckets are summed per `le` across samples; counts are made monotonic (cumulative max, as Prometheus
-    does); rank = q × total; the first finite bucket with count ≥ rank is interpolated linearly from its
-    lower bound (the previous bound, 0 for the first bucket); a rank beyond every finite bucket returns the
-    highest finite bound; no observations → null. Returns `keys`, `value`, `total`.
+    does); total = the summed +Inf bucket (the highest bucket when no sample has +Inf); rank = q × total; the
+    first finite bucket with count ≥ rank is interpolated linearly from its lower bound (the previous bound, 0
+    for the first bucket); a rank beyond every finite bucket returns the highest finite bound; no observations
+    → null. Returns `keys`, `value`, `total`.
     """
-    finite = b.filter(_finite(b.le))
-    per_sample = b.group_by([*keys, "sample_id"]).aggregate(count=b["count"].max())
-    # the +Inf row of each sample is its total (its highest bucket when +Inf is missing)
-    whole = ibis.union(
-        finite.select(*keys, "le", "count"),
-        per_sample.select(*keys, le=_INF, count=per_sample["count"]),
-    )
-    summed = whole.group_by([*keys, "le"]).aggregate(c=whole["count"].sum())
+    summed = b.group_by([*keys, "le"]).aggregate(c=b["count"].sum())
     cum = ibis.cumulative_window(group_by=[summed[k] for k in keys], order_by=summed.le)
     mono = summed.mutate(c=summed.c.max().over(cum))
     w = ibis.window(group_by=[mono[k] for k in keys], order_by=mono.le)
@@ -139,7 +141,7 @@ def histogram_quantile(b: ir.Table, q: float, keys: list[str]) -> ir.Table:
 
 
 def requests_under(b: ir.Table, threshold: ir.NumericValue | float) -> ir.Table:
-    """Per sample of the long bucket table `b`: observations ≤ `threshold` (`under`) and in all (`total`).
+    """Per histogram of the long bucket table `b`: observations ≤ `threshold` (`under`) and in all (`total`).
 
     `under` interpolates linearly within the bucket holding the threshold (from 0 below the first bucket);
     observations in the `+Inf` bucket never count as under a finite threshold. Interpolation is linear in the
@@ -282,16 +284,20 @@ _latency_metric("latency_p99", 0.99, "How long do the slowest 1% of requests tak
     **{**SERVICE, "kind": "output"},
 )
 def latency_budget_attainment(ctx: Context) -> ir.Table:
-    """Share of requests at or under their service's `reliability.latency_budgets` budget, from the histograms (linear
-    within the bucket holding the budget; +Inf observations are over it); services without a budget are left out; n =
+    """Share of requests at or under their service's `reliability.latency_budgets` budget, from the service's
+    histograms summed per bucket bound over the period (linear within the bucket holding the budget, 0 as the first
+    bucket's lower bound; +Inf observations are over it); services without a budget are left out; n =
     observations."""
     budgets: dict[str, float] = dict(ctx.settings.reliability.latency_budgets)
     if not budgets:
         return empty_result(ctx)
+    _layout_check(ctx)
     b = _buckets(ctx)
     b = b.filter(b.service.isin(list(budgets)))
-    budget = ibis.cases(*((b.service == svc, float(sec)) for svc, sec in budgets.items()))
-    u = requests_under(b, budget.cast("float64"))
+    keys = ["period_start", "group", "service"]
+    summed = b.group_by([*keys, "le"]).aggregate(count=b["count"].sum())
+    budget = ibis.cases(*((summed.service == svc, float(sec)) for svc, sec in budgets.items()))
+    u = requests_under(summed, budget.cast("float64"))
     g = u.group_by(["period_start", "group"]).aggregate(under=u.under.sum(), total=u.total.sum())
     return g.select("period_start", "group", value=ratio(g.under, g.total), n=as_count(g.total))
 
@@ -430,12 +436,10 @@ def mtbf(ctx: Context) -> ir.Table:
     c = c.mutate(_k=group_key(c.group))
     isl = _incident_islands(ctx).rename(_ik="_k")
     j = c.left_join(isl, [c._k == isl._ik, isl.start < c.period_to, isl.end > c.period_from])
-    overlap = ibis.greatest(
-        ibis.least(j.end, j.period_to).epoch_seconds() - ibis.greatest(j.start, j.period_from).epoch_seconds(), 0
-    )
+    overlap = ibis.greatest(epoch(ibis.least(j.end, j.period_to)) - epoch(ibis.greatest(j.start, j.period_from)), 0)
     j = j.mutate(down=ibis.ifelse(j.start.isnull(), 0, overlap))
     g = j.group_by(["period_start", "group", "n", "period_from", "period_to"]).aggregate(down=j.down.sum())
-    span = g.period_to.epoch_seconds() - g.period_from.epoch_seconds()
+    span = epoch(g.period_to) - epoch(g.period_from)
     return g.select("period_start", "group", value=ratio(span - g.down, g.n), n=g.n.cast("int64"))
 
 

@@ -19,6 +19,8 @@ latest period. A sample belongs to a window [E − w, E) when its interval start
 
 from __future__ import annotations
 
+import functools
+import operator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -61,11 +63,13 @@ def slo_window(slo: Any, end: datetime) -> tuple[datetime, timedelta]:
     return end - window, window
 
 
-def _instants(ctx: Context, slos: list[Any]) -> ir.Table:
-    """One row per SLO per period: the evaluation instant `end` and the start of every window ending there."""
+def _instants(ctx: Context, slos: list[Any]) -> tuple[ir.Table, dict[str, datetime]]:
+    """One row per SLO per period: the evaluation instant `end` and the start of every window ending there; and
+    per SLO the earliest sample time any of its windows needs."""
     cols: dict[str, list[Any]] = {
         k: [] for k in ("slo", "objective", "scale", "period_start", "end", "lo_sli", "lo_min")
     }
+    earliest: dict[str, datetime] = {}
     for name in BURN_WINDOWS:
         cols[f"lo_{name}"] = []
     for slo in slos:
@@ -78,13 +82,15 @@ def _instants(ctx: Context, slos: list[Any]) -> ir.Table:
             cols["period_start"].append(p)
             cols["end"].append(end)
             cols["lo_sli"].append(lo)
-            cols["lo_min"].append(min(lo, end - max(BURN_WINDOWS.values())))
+            lo_min = min(lo, end - max(BURN_WINDOWS.values()))
+            cols["lo_min"].append(lo_min)
+            earliest[slo.name] = min(earliest.get(slo.name, lo_min), lo_min)
             for name, w in BURN_WINDOWS.items():
                 cols[f"lo_{name}"].append(end - w)
     ts = pa.timestamp("us")
     types = {"slo": pa.string(), "objective": pa.float64(), "scale": pa.float64()}
     t = ibis.memtable(pa.table({k: pa.array(v, type=types.get(k, ts)) for k, v in cols.items()}))
-    return t.select(**{k: t[k] if k in types else t[k].cast("timestamp") for k in cols})
+    return t.select(**{k: t[k] if k in types else t[k].cast("timestamp") for k in cols}), earliest
 
 
 def _events(ctx: Context, slo: Any, lo: datetime) -> ir.Table:
@@ -122,15 +128,14 @@ def slo(ctx: Context) -> ir.Table:
     """Per configured SLO and period, the SLI over the SLO's window ending at the period's end (or --until): 1 − errors
     ÷ requests, or the share of requests within the latency threshold; extras `error_budget_remaining` = 1 − (1 − sli) ÷
     (1 − objective), burn rates over 1h/6h/1d/3d = error ratio ÷ (1 − objective), and `alert` page/ticket/ok from the
-    SRE multiwindow table with factors scaled by window ÷ 30d; n = requests in the window."""
+    SRE multiwindow table with factors scaled by window ÷ 30d; n = requests (observations for a latency SLO) in the
+    SLO window."""
     slos = list(ctx.settings.reliability.slos)
     if not slos:
         return empty_result(ctx, **{k: ibis.null().cast("float64") for k in EXTRA}).mutate(
             slo=ibis.null().cast("string"), alert=ibis.null().cast("string")
         )
-    inst = _instants(ctx, slos)
-    starts = {s.name: min(slo_window(s, ctx.window_start)[0], ctx.window_start) for s in slos}
-    earliest = {s.name: starts[s.name] - max(BURN_WINDOWS.values()) for s in slos}
+    inst, earliest = _instants(ctx, slos)
     events = ibis.union(*(_events(ctx, s, earliest[s.name]) for s in slos))
     j = inst.join(events, [inst.slo == events.slo, events.ts >= inst.lo_min, events.ts < inst.end])
     aggs: dict[str, Any] = {}
@@ -146,12 +151,13 @@ def slo(ctx: Context) -> ir.Table:
         limit = r.scale * factor
         return ibis.coalesce((burn[long] > limit) & (burn[short] > limit), False)
 
-    page = [fires(lw, sw, f) for lw, sw, f, level in ALERT_RULES if level == "page"]
-    ticket = [fires(lw, sw, f) for lw, sw, f, level in ALERT_RULES if level == "ticket"]
+    def any_fires(level: str) -> ir.BooleanValue:
+        return functools.reduce(operator.or_, (fires(lw, sw, f) for lw, sw, f, lv in ALERT_RULES if lv == level))
+
     alert = ibis.cases(
         (sli.isnull(), ibis.null().cast("string")),
-        (page[0] | page[1], "page"),
-        (ticket[0] | ticket[1], "ticket"),
+        (any_fires("page"), "page"),
+        (any_fires("ticket"), "ticket"),
         else_="ok",
     )
     svc = {s.name: s.service for s in slos}
