@@ -16,6 +16,7 @@ ROUTES = [
     ("get", "/v1/metrics?name=active_teams", "read"),
     ("get", "/v1/assessment", "read"),
     ("get", "/v1/check", "read"),
+    ("get", "/metrics", "read"),
     ("get", "/v1/tokens", "admin"),
     ("post", "/v1/tokens", "admin"),
     ("delete", "/v1/tokens/nope", "admin"),
