@@ -1,0 +1,33 @@
+"""`/`: the dashboard needs a read token (bearer or the cookie set by /login)."""
+
+from __future__ import annotations
+
+import pytest
+
+from northstar.server import dashboard
+from tests.server.conftest import Api, activity
+
+
+def test_login_flow_and_fallback_page(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(dashboard, "report_builder", lambda: None)
+    api.client.post("/v1/records/activity", json=[activity(i) for i in range(5)], headers=api.headers("ingest"))
+    r = api.client.get("/")
+    assert r.status_code == 401 and "<form" in r.text
+    bad = api.client.post("/login", data={"token": api.tokens["ingest"]}, follow_redirects=False)
+    assert bad.status_code == 401 and "lacks the read scope" in bad.text
+    ok = api.client.post("/login", data={"token": api.tokens["read"]}, follow_redirects=False)
+    assert ok.status_code == 303
+    assert "httponly" in ok.headers["set-cookie"].lower() and "samesite=strict" in ok.headers["set-cookie"].lower()
+    page = api.client.get("/")  # the client keeps the cookie
+    assert page.status_code == 200 and "measured layer" in page.text
+    api.client.cookies.clear()
+    assert api.client.get("/", headers=api.headers("read")).status_code == 200
+    assert api.client.get("/", headers=api.headers("ingest")).status_code == 401
+
+
+def test_full_report_when_installed(api: Api) -> None:
+    if dashboard.report_builder() is None:
+        pytest.skip("northstar.report is not installed")
+    api.client.post("/v1/records/activity", json=[activity(i) for i in range(30)], headers=api.headers("ingest"))
+    page = api.client.get("/", headers=api.headers("read"))
+    assert page.status_code == 200 and "<html" in page.text.lower()
