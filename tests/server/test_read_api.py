@@ -44,6 +44,8 @@ def test_metrics_errors(api: Api) -> None:
     assert api.client.get("/v1/metrics?category=nope", headers=h).status_code == 400
     assert api.client.get("/v1/metrics?period=decade", headers=h).status_code == 422
     assert api.client.get("/v1/metrics?since=yesterday", headers=h).status_code == 422
+    too_long = api.client.get("/v1/metrics?since=1970-01-01&period=week", headers=h)  # bounded work per request
+    assert too_long.status_code == 400 and "at most 1,000 periods" in too_long.json()["detail"]
 
 
 def test_assessment_and_check(api: Api) -> None:

@@ -161,7 +161,11 @@ def mount(app: FastAPI, state: ServerState, require: Callable[[str], Any]) -> No
         tags=["read"],
         dependencies=[Depends(require("read"))],
         response_class=PlainTextResponse,
-        responses={200: {"content": {CONTENT_TYPE: {}}, "description": "Prometheus text exposition format."}},
+        responses={
+            200: {"content": {CONTENT_TYPE: {}}, "description": "Prometheus text exposition format."},
+            401: {"description": "Missing, unknown or revoked token."},
+            403: {"description": "The token lacks the read scope."},
+        },
     )
     def prometheus_metrics() -> PlainTextResponse:
         """The North Star, inputs, KPIs and OKRs as Prometheus gauges (scrape with a `read` bearer token)."""

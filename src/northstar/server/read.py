@@ -9,7 +9,12 @@ from typing import Any, Literal
 
 from northstar.server.state import ServerState
 
-__all__ = ["ReadError", "assessment_document", "check_document", "jsonable", "metrics_document"]
+__all__ = ["MAX_PERIODS", "ReadError", "assessment_document", "check_document", "jsonable", "metrics_document"]
+
+
+MAX_PERIODS = 1000
+"""The longest window `/v1/metrics` computes, in periods (a request is bounded work; the CLI has no limit)."""
+_PERIOD_DAYS = {"day": 1.0, "week": 7.0, "month": 30.44, "quarter": 91.31}
 
 
 class ReadError(ValueError):
@@ -51,6 +56,14 @@ def metrics_document(
 
     if category is not None and category not in CATEGORIES:
         raise ReadError(f"unknown category {category!r}; use one of {', '.join(CATEGORIES)}")
+    if since is not None:
+        end = until or date.today()
+        periods = (end - since).days / _PERIOD_DAYS[period]
+        if periods > MAX_PERIODS:
+            raise ReadError(
+                f"the window {since} – {end} is {periods:,.0f} {period}s; the API computes at most {MAX_PERIODS:,} "
+                "periods per request: narrow --since/--until or use a longer period"
+            )
     query = Query(period=period, by=by, unit=unit, since=_midnight(since), until=_midnight(until))
     with state.reader() as con:
         try:
