@@ -25,9 +25,15 @@ def test_login_flow_and_fallback_page(api: Api, monkeypatch: pytest.MonkeyPatch)
     assert api.client.get("/", headers=api.headers("ingest")).status_code == 401
 
 
-def test_full_report_when_installed(api: Api) -> None:
-    if dashboard.report_builder() is None:
-        pytest.skip("northstar.report is not installed")
-    api.client.post("/v1/records/activity", json=[activity(i) for i in range(30)], headers=api.headers("ingest"))
-    page = api.client.get("/", headers=api.headers("read"))
-    assert page.status_code == 200 and "<html" in page.text.lower()
+def test_the_report_is_built_on_a_read_cursor(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[int] = []
+
+    def build_report(con: object, settings: object) -> tuple[str, None]:
+        seen.append(con.table("activity").count().execute())  # type: ignore[attr-defined]
+        return "<html>the report</html>", None
+
+    monkeypatch.setattr(dashboard, "report_builder", lambda: build_report)
+    api.client.post("/v1/records/activity", json=[activity(i) for i in range(3)], headers=api.headers("ingest"))
+    assert api.client.get("/", headers=api.headers("read")).text == "<html>the report</html>"
+    assert api.client.get("/", headers=api.headers("read")).status_code == 200
+    assert seen == [3]  # built once, then served from the cache
