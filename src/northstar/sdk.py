@@ -11,13 +11,14 @@ tracks against the same spool. At exit the queue is flushed (or spooled). Every 
 so a batch sent twice is stored once. `track` never raises into the host program.
 
 Settings (arguments of `configure`, or the environment): NORTHSTAR_URL (default http://127.0.0.1:8000),
-NORTHSTAR_TOKEN (an `ingest` token), NORTHSTAR_SPOOL (default ~/.cache/northstar/spool).
+NORTHSTAR_TOKEN (an `ingest` token), NORTHSTAR_SPOOL (default ~/.cache/northstar/spool/<hash of the URL>).
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
+import hashlib
 import json
 import logging
 import os
@@ -36,9 +37,10 @@ log = logging.getLogger("northstar.sdk")
 _SUFFIX = ".jsonl"
 
 
-def _default_spool() -> Path:
+def _default_spool(url: str) -> Path:
+    """One spool per server, so tools sending to different servers never send each other's events."""
     cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache) / "northstar" / "spool"
+    return Path(cache) / "northstar" / "spool" / hashlib.sha256(url.encode()).hexdigest()[:12]
 
 
 def _pid_alive(pid: int) -> bool:
@@ -68,7 +70,7 @@ class Tracker:
     ) -> None:
         self.url = (url or os.environ.get("NORTHSTAR_URL") or "http://127.0.0.1:8000").rstrip("/")
         self.token = token if token is not None else os.environ.get("NORTHSTAR_TOKEN")
-        self.spool = Path(spool or os.environ.get("NORTHSTAR_SPOOL") or _default_spool())
+        self.spool = Path(spool or os.environ.get("NORTHSTAR_SPOOL") or _default_spool(self.url))
         self.batch_size = batch_size
         self.flush_interval = flush_interval
         self.max_queue = max_queue

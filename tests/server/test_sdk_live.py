@@ -102,3 +102,11 @@ def test_track_never_raises(tmp_path: Path) -> None:
     lines = [line for p in (tmp_path / "s").glob("*.jsonl") for line in p.read_text().splitlines()]
     assert len(lines) == 1 and '"weird": "<object object' in lines[0]
     t.close(timeout=0.2)
+
+
+def test_default_spool_is_per_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.delenv("NORTHSTAR_SPOOL", raising=False)
+    a, b = Tracker("http://127.0.0.1:1"), Tracker("http://127.0.0.1:2")
+    assert a.spool.parent == b.spool.parent == tmp_path / "northstar" / "spool"
+    assert a.spool != b.spool
