@@ -38,7 +38,7 @@ def _register() -> None:
     # Each module adds its commands to `app`; imported here so `northstar --help` lists them all.
     import importlib
 
-    for name in ("data", "config", "demo", "metrics", "framework", "impact", "server", "sync"):
+    for name in ("data", "config", "demo", "metrics", "framework", "impact", "server", "sync", "report"):
         try:
             importlib.import_module(f"northstar.cli.{name}")
         except ModuleNotFoundError as exc:

@@ -74,7 +74,14 @@ def demo(
         rows = metric_scorecard(result)
         progress.update(task, total=1, completed=1)
         t3 = time.perf_counter()
-    seconds = {"generate": t1 - t0, "ingest": t2 - t1, "measure": t3 - t2}
+        from northstar.report import DEFAULT_NAME, write_store_report
+
+        report_path = out / DEFAULT_NAME
+        task = progress.add_task(f"report: the poster and its pages, {report_path}")
+        write_store_report(result.db_path, result.config_path, report_path)
+        progress.update(task, total=1, completed=1)
+        t4 = time.perf_counter()
+    seconds = {"generate": t1 - t0, "ingest": t2 - t1, "measure": t3 - t2, "report": t4 - t3}
 
     planted = headline(result.ground_truth)
     counts = [{"kind": k, "records": n} for k, n in result.counts.items()]
@@ -89,6 +96,7 @@ def demo(
             "store": result.db_path,
             "config": result.config_path,
             "ground_truth": result.ground_truth_path,
+            "report": report_path,
             "counts": result.counts,
             "planted": planted,
             "scorecard": rows,
@@ -112,3 +120,6 @@ def demo(
     console.print("\nnext:", highlight=False)
     for line in next_steps:
         console.print(f"  {line}", highlight=False, soft_wrap=True)
+    console.print(
+        f"\nreport: {report_path.resolve()}  (the poster: open it in a browser)", highlight=False, soft_wrap=True
+    )
