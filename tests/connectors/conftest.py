@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,15 +13,11 @@ from typer.testing import CliRunner
 
 from northstar.cli import app
 from northstar.store import Store
+from tests.connectors.servers import free_port, mlflow_url, prometheus_url
+
+__all__ = ["free_port", "mlflow_url", "prometheus_url"]
 
 runner = CliRunner()
-
-
-def free_port() -> int:
-    """A free TCP port on 127.0.0.1."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -49,8 +44,12 @@ def sync(config: Path, db: Path, *names: str, on_error: str = "reject") -> tuple
 
 
 def inserted(data: dict[str, Any], connector: str) -> dict[str, int]:
-    """kind → inserted rows for one connector in a sync's JSON output."""
-    return {r["kind"]: r["inserted"] for r in data["connectors"] if r["connector"] == connector and r["kind"]}
+    """kind → inserted rows (when any) for one connector in a sync's JSON output."""
+    return {
+        r["kind"]: r["inserted"]
+        for r in data["connectors"]
+        if r["connector"] == connector and r["kind"] and r["inserted"]
+    }
 
 
 def rows(db: Path, sql: str) -> list[tuple[Any, ...]]:

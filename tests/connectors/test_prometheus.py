@@ -3,16 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import threading
 import time
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.connectors.conftest import free_port, rows, sync, write_config
@@ -20,84 +14,6 @@ from tests.connectors.conftest import free_port, rows, sync, write_config
 pytestmark = pytest.mark.skipif(
     shutil.which("prometheus") is None, reason="needs prometheus (apt-get install prometheus)"
 )
-
-STARTED = time.monotonic()
-
-
-def metrics_text() -> str:
-    """10 requests/s (1 of them a 500), 70% under 0.1 s, 90% under 0.5 s; 0.25 CPU-s/s."""
-    n = int((time.monotonic() - STARTED) * 10)
-    errors = n // 10
-    lines = [
-        "# TYPE http_requests_total counter",
-        f'http_requests_total{{code="200"}} {n - errors}',
-        f'http_requests_total{{code="500"}} {errors}',
-        "# TYPE http_request_duration_seconds histogram",
-        f'http_request_duration_seconds_bucket{{le="0.1"}} {n * 7 // 10}',
-        f'http_request_duration_seconds_bucket{{le="0.5"}} {n * 9 // 10}',
-        f'http_request_duration_seconds_bucket{{le="+Inf"}} {n}',
-        f"http_request_duration_seconds_count {n}",
-        "# TYPE process_cpu_seconds_total counter",
-        f"process_cpu_seconds_total {(time.monotonic() - STARTED) * 0.25:.3f}",
-    ]
-    return "\n".join(lines) + "\n"
-
-
-class Exporter(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        body = metrics_text().encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "text/plain; version=0.0.4")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture(scope="module")
-def prometheus_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    folder = tmp_path_factory.mktemp("prometheus")
-    exporter = ThreadingHTTPServer(("127.0.0.1", 0), Exporter)
-    threading.Thread(target=exporter.serve_forever, daemon=True).start()
-    port = free_port()
-    (folder / "prometheus.yml").write_text(
-        "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
-        "scrape_configs:\n"
-        f"  - job_name: ranker\n    static_configs: [{{targets: ['127.0.0.1:{exporter.server_address[1]}']}}]\n"
-    )
-    log = (folder / "prometheus.log").open("w")
-    proc = subprocess.Popen(
-        ["prometheus", f"--config.file={folder / 'prometheus.yml'}", f"--storage.tsdb.path={folder / 'data'}",
-         f"--web.listen-address=127.0.0.1:{port}"],
-        stdout=log, stderr=subprocess.STDOUT, cwd=folder, start_new_session=True,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:  # ready, and a few scrapes in
-            try:
-                r = httpx.get(f"{url}/api/v1/query", params={"query": "count_over_time(up[1m])"}, timeout=2)
-                result = r.json()["data"]["result"] if r.status_code == 200 else []
-                if result and float(result[0]["value"][1]) >= 14:
-                    break
-            except (httpx.HTTPError, KeyError, ValueError):
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"prometheus did not start:\n{(folder / 'prometheus.log').read_text()[-3000:]}")
-            time.sleep(0.5)
-        yield url
-    finally:
-        os.killpg(proc.pid, 15)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, 9)
-            proc.wait()
-        log.close()
-        exporter.shutdown()
-        exporter.server_close()
 
 
 def test_query_range_to_service_samples(prometheus_url: str, store_path: Path, tmp_path: Path) -> None:
