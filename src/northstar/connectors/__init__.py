@@ -137,7 +137,6 @@ BUILTIN: dict[str, str] = {
     "incidents": "northstar.connectors.csvfiles:IncidentsConnector",
     "mlflow": "northstar.connectors.mlflow:MlflowConnector",
     "prometheus": "northstar.connectors.prometheus:PrometheusConnector",
-    "feast": "northstar.connectors.feast:FeastConnector",
 }
 """Built-in connector types → `module:Class` (imported on first use)."""
 
