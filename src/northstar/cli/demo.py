@@ -43,6 +43,7 @@ def demo(
     Writes `OUT/northstar.duckdb` (a fresh store: an existing demo store there is replaced),
     `OUT/northstar.yaml` (the organisation's config: inventory, SLOs, North Star, KPIs, OKRs) and
     `OUT/ground-truth.json` (the effects it planted, e.g. the golden path cutting lead time by 40%).
+    Ends by writing `OUT/northstar-report.html`, the poster and its detail pages (`northstar report`).
 
     Example: `northstar demo --out /tmp/acme && northstar metrics --db /tmp/acme/northstar.duckdb
     --config /tmp/acme/northstar.yaml`

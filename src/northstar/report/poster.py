@@ -353,7 +353,7 @@ def _space_tile(data: ReportData, numbers: Numbers) -> Tile | None:
     if not rows:
         return Tile("SPACE", "space_score", "–", sub="no survey in the window")
     last = max(r["period_start"] for r in rows)
-    cur = [r for r in rows if r["period_start"] == last]
+    cur = sorted((r for r in rows if r["period_start"] == last), key=lambda r: str(r["dimension"]))
     for r in cur:
         numbers.row(m, r)
     bars = [{"label": str(r["dimension"]), "value": r["value"], "text": f"{r['value']:.2f}"} for r in cur]
