@@ -138,6 +138,8 @@ def config_dict(cal: Calendar) -> dict[str, Any]:
             },
         ],
         "roi": {"hourly_cost": 120, "platform_cost": 400000},
+        # the initiative whose effect the demo planted: `northstar impact` and the report's ROI line use it
+        "initiatives": [{"name": "golden path", "component": "golden-path"}],
     }
 
 
