@@ -68,15 +68,16 @@ CATEGORICAL = {"actor", "team", "component", "action", "service", "environment",
 
 
 def load(data: Path) -> dict[str, pd.DataFrame]:
-    """Read every kind's Parquet file; timestamps become int64 microseconds (null = NaN-free sentinel)."""
+    """Read every kind's Parquet file (low-cardinality strings as categoricals); timestamps become float
+    microseconds since the epoch (NaN for null)."""
     frames = {}
     for path in sorted(data.glob("*.parquet")):
-        df = pq.read_table(path).to_pandas(date_as_object=False)
+        names = pq.read_schema(path).names
+        table = pq.read_table(path, read_dictionary=[c for c in names if c in CATEGORICAL])
+        df = table.to_pandas(date_as_object=False)
         for c in df.columns:
             if isinstance(df[c].dtype, pd.DatetimeTZDtype) or str(df[c].dtype).startswith("datetime64"):
                 df[c] = _ts_us(df[c])
-            elif c in CATEGORICAL and df[c].dtype != object:
-                df[c] = df[c].astype("category")
         frames[path.stem] = df
     return frames
 

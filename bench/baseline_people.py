@@ -11,18 +11,28 @@ from baseline_core import NULL, US_PER_S, Bench, _by_week, _days, _grp, _in, _in
 
 
 def activity(b: Bench) -> pd.DataFrame:
-    """Activity with the team resolved from `people` when the event has none; cached."""
+    """Activity with the team resolved from `people` when the event has none (categoricals kept); cached."""
     if "_activity" not in b.frames:
         a = b.frames["activity"][["ts", "actor", "team", "component", "action"]].copy()
-        pteam = b.frames["people"].set_index("id")["team"]
-        team = a["team"].astype(object)
-        missing = team.isna()
-        team[missing] = a.loc[missing, "actor"].astype(object).map(pteam)
-        a["team"] = team.astype("category")
+        pteam = b.frames["people"].set_index("id")["team"].astype(str)
+        cats = pd.CategoricalDtype(sorted(set(a["team"].dropna().unique()) | set(pteam)))
+        resolved = a["actor"].astype("category").map(pteam).astype(cats)  # maps the categories, not the rows
+        team = a["team"].astype(cats)
+        a["team"] = team.where(team.notna(), resolved)
         a["day"] = _days(a["ts"])
         a["wk"] = a["day"] - (a["day"] + 3) % 7
         b.frames["_activity"] = a
     return b.frames["_activity"]
+
+
+def _agrp(a: pd.DataFrame, by: str | None) -> pd.Categorical:
+    """The `group` of activity rows as a categorical (NULL without a breakdown or without a team)."""
+    if by is None:
+        return pd.Categorical.from_codes(np.zeros(len(a), dtype=np.int8), categories=[NULL])
+    col = a[by].astype("category")
+    if NULL not in col.cat.categories:
+        col = col.cat.add_categories(NULL)
+    return col.fillna(NULL).array
 
 
 def _unit_col(unit: str) -> str:
@@ -33,7 +43,7 @@ def _active(b: Bench, by: str | None, unit: str, cols: tuple[str, ...] = ("wk",)
     """Distinct (cols…, group, unit) over all activity (history included), unit not null."""
     a = activity(b)
     u = _unit_col(unit)
-    x = pd.DataFrame({**{c: a[c].to_numpy() for c in cols}, "group": _grp(a, by).to_numpy(), "u": a[u].to_numpy()})
+    x = pd.DataFrame({**{c: a[c].to_numpy() for c in cols}, "group": _agrp(a, by), "u": a[u].array})
     return x[x.u.notna()].drop_duplicates()
 
 
@@ -41,7 +51,7 @@ def _first(b: Bench, by: str | None, unit: str) -> pd.DataFrame:
     """Each unit's first-ever activity (ts) with its group."""
     a = activity(b)
     u = _unit_col(unit)
-    x = pd.DataFrame({"ts": a.ts.to_numpy(), "group": _grp(a, by).to_numpy(), "u": a[u].astype(object).to_numpy()})
+    x = pd.DataFrame({"ts": a.ts.to_numpy(), "group": _agrp(a, by), "u": a[u].array})
     x = x[x.u.notna()]
     f = x.groupby(["group", "u"], observed=True, sort=False)["ts"].min().reset_index()
     f["wk"] = _week(f.ts)
@@ -52,24 +62,21 @@ def _first_event(b: Bench, by: str | None, unit: str, mask: pd.Series, after: pd
     """Per unit of `after` (group, u, t0): the first event matching `mask` at or after t0 (NaN if none)."""
     a = activity(b)[mask]
     u = _unit_col(unit)
-    ev = pd.DataFrame({"group": _grp(a, by).to_numpy(), "u": a[u].astype(object).to_numpy(), "t": a.ts.to_numpy()})
+    ev = pd.DataFrame({"group": _agrp(a, by), "u": a[u].array, "t": a.ts.to_numpy()})
     m = after[["group", "u", "t0"]].reset_index().merge(ev, on=["group", "u"], how="left")
     m = m[m.t >= m.t0]
     return m.groupby("index")["t"].min().reindex(after.index)
 
 
 def _activation_mask(b: Bench) -> pd.Series:
+    """Events whose action is an activation action of their component (its list, else the config's)."""
     a = activity(b)
-    comps = b.frames["components"]
     default = list(b.get("activation_actions", []))
-    pairs = []
-    for cid, acts in zip(comps["id"], comps["activation_actions"], strict=True):
+    mask = np.zeros(len(a), dtype=bool)
+    for cid, acts in zip(b.frames["components"]["id"], b.frames["components"]["activation_actions"], strict=True):
         names = list(acts) if acts is not None and len(acts) else default
-        pairs += [(cid, x) for x in names]
-    allowed = pd.MultiIndex.from_tuples(pairs, names=["component", "action"])
-    return pd.Series(
-        pd.MultiIndex.from_arrays([a.component.astype(object), a.action.astype(object)]).isin(allowed), index=a.index
-    )
+        mask |= ((a.component == cid) & (a.action.isin(names) if names else True)).to_numpy()
+    return pd.Series(mask, index=a.index)
 
 
 # -- adoption ---------------------------------------------------------------------------------------------
@@ -138,7 +145,7 @@ def time_to_value(b: Bench, by: str | None, unit: str = "team") -> pd.DataFrame:
     f = _first(b, by, unit)
     f = f[(f.ts >= _us(b.since)) & (f.ts < _us(b.until))].rename(columns={"ts": "t0"})
     a = activity(b)
-    t = _first_event(b, by, unit, a.action.astype(object).isin(b.get("value_actions", ["deploy"])), f)
+    t = _first_event(b, by, unit, a.action.isin(b.get("value_actions", ["deploy"])), f)
     f["ttv"] = (t - f.t0) / US_PER_S
     g = f.groupby(["wk", "group"]).agg(value=("ttv", "median"), n=("ttv", "count"), cohort=("ttv", "size"))
     g["share_reached"] = g.n / g.cohort
@@ -175,7 +182,7 @@ def churn_rate(b: Bench, by: str | None, unit: str = "team") -> pd.DataFrame:
 def feature_requests(b: Bench, by: str | None) -> pd.DataFrame:
     a = activity(b)
     a = a[(a.action == "feature_request") & _in(b, a.ts)]
-    g = pd.DataFrame({"wk": a.wk.to_numpy(), "group": _grp(a, by).to_numpy()}).groupby(["wk", "group"]).size()
+    g = pd.DataFrame({"wk": a.wk.to_numpy(), "group": _agrp(a, by)}).groupby(["wk", "group"], observed=True).size()
     g = g.rename("value").reset_index()
     return g.assign(n=g.value)
 
@@ -245,7 +252,7 @@ def funnel(b: Bench, by: str | None, unit: str = "team") -> pd.DataFrame:
     window = b.get("funnel_window_s", 30 * 86_400) * US_PER_S
     a = activity(b)
     steps = [("first_activity", None), ("activation", _activation_mask(b))]
-    steps.append(("value", a.action.astype(object).isin(b.get("value_actions", ["deploy"]))))
+    steps.append(("value", a.action.isin(b.get("value_actions", ["deploy"]))))
     rows = []
     alive = pd.Series(True, index=f.index)
     prev_t = f.t0

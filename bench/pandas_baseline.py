@@ -134,43 +134,47 @@ def _grid(spec: Spec, df: pd.DataFrame, b: Bench, by: str | None) -> pd.DataFram
     return pd.concat([df.assign(_filled=False), missing.assign(_filled=True)], ignore_index=True)
 
 
-def _clean(v: Any) -> Any:
-    if v is None or (isinstance(v, float) and np.isnan(v)):
-        return None
-    return v.item() if hasattr(v, "item") else v
+def _column(s: pd.Series) -> list[Any]:
+    """A column as Python values, nulls as None (numpy scalars become int/float/str)."""
+    if s.dtype == object:
+        return [None if v is None or (isinstance(v, float) and np.isnan(v)) else v for v in s.tolist()]
+    vals = s.tolist()
+    mask = s.isna().tolist()
+    return [None if m else v for v, m in zip(vals, mask, strict=True)]
 
 
 def shape(name: str, spec: Spec, df: pd.DataFrame, b: Bench, by: str | None) -> list[dict[str, Any]]:
     """Grid-fill, suppress and format one metric's frame as DESIGN.md §6 rows."""
     df = df[(df.wk >= b.weeks[0]) & (df.wk < b.hi)]
+    df = df.assign(group=df["group"].astype(object))
     df = _grid(spec, df, b, by) if spec.gridded else df.assign(_filled=False)
-    df = df.assign(period_start=_iso(df.wk.to_numpy(dtype=np.int64)))
-    min_group = int(b.get("min_group_size", 5))
-    cols = ["period_start", "group", "value", "n", "_filled", *spec.extra, *(["people"] if "people" in df else [])]
-    out = []
-    for rec in df[cols].to_dict("records"):
-        value = _clean(rec["value"])
-        row: dict[str, Any] = {
-            "metric": name,
-            "period": "week",
-            "period_start": rec["period_start"],
-            "by": by,
-            "group": None if rec["group"] == NULL else rec["group"],
-            "value": None if value is None else float(value),
-            "n": int(rec["n"]),
-        }
-        row.update({k: _clean(rec.get(k)) for k in spec.extra})
-        if spec.people:
-            people = _clean(rec.get("people"))
-            # DESIGN.md §3 privacy: any value computed from people, extras included (e.g. `unanswered`)
-            values = [row[k] for k in spec.extra if k not in IDENTITY]
-            has_data = value is not None or row["n"] > 0 or any(v is not None for v in values)
-            hide = "people" in rec and not rec["_filled"] and has_data and (people or 0) < min_group
-            row["suppressed"] = bool(hide)
-            if hide:  # n and the extras that are not part of the row's identity could reveal the hidden value
-                row.update({"value": None, "n": None}, **{k: None for k in spec.extra if k not in IDENTITY})
-        out.append(row)
-    return out
+    n = len(df)
+    value = df["value"].astype(float)
+    cols: dict[str, list[Any]] = {
+        "metric": [name] * n,
+        "period": ["week"] * n,
+        "period_start": _iso(df.wk.to_numpy(dtype=np.int64)).tolist(),
+        "by": [by] * n,
+        "group": [None if g == NULL else g for g in df["group"].tolist()],
+        "value": _column(value),
+        "n": df["n"].astype(np.int64).tolist(),
+    }
+    extra = {k: _column(df[k]) for k in spec.extra}
+    cols.update(extra)
+    if spec.people:
+        # DESIGN.md §3 privacy: a value computed from fewer than min_group_size people is hidden, with its n and
+        # the extras that are not part of the row's identity (they could reveal it); extras count as data too
+        hide = np.zeros(n, dtype=bool)
+        if "people" in df:
+            values = [pd.Series(v, dtype=object).notna().to_numpy() for k, v in extra.items() if k not in IDENTITY]
+            has_data = value.notna().to_numpy() | (df["n"].to_numpy() > 0) | np.any(values or [hide], axis=0)
+            few = df["people"].fillna(0).to_numpy(dtype=float) < int(b.get("min_group_size", 5))
+            hide = has_data & few & ~df["_filled"].to_numpy(dtype=bool)
+        for k in ["value", "n", *(k for k in spec.extra if k not in IDENTITY)]:
+            cols[k] = [None if h else v for v, h in zip(cols[k], hide, strict=True)]
+        cols["suppressed"] = hide.tolist()
+    names = list(cols)
+    return [dict(zip(names, row, strict=True)) for row in zip(*cols.values(), strict=True)]
 
 
 def run(b: Bench, plan: dict[str, str | None]) -> dict[str, list[dict[str, Any]]]:
