@@ -11,18 +11,19 @@ import json
 import math
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from itertools import pairwise
 from typing import Annotated, Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 __all__ = [
+    "COLUMNS",
     "KINDS",
     "MODELS",
-    "COLUMNS",
     "Column",
     "RecordError",
-    "parse_timestamp",
     "parse_le",
+    "parse_timestamp",
     "validate_record",
 ]
 
@@ -249,7 +250,7 @@ class ServiceSample(Record):
                 raise ValueError(f"bucket {key!r} count must be a non-negative number")
             pairs.append((le, float(count)))
         pairs.sort()
-        for (_, a), (le, b) in zip(pairs, pairs[1:], strict=False):
+        for (_, a), (le, b) in pairwise(pairs):
             if b < a:
                 raise ValueError(f"bucket counts are not cumulative at le={le}")
         return v

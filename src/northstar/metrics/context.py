@@ -96,7 +96,7 @@ class Context:
 
     def bucket(self, ts: ir.TimestampValue) -> ir.TimestampValue:
         """The start of the period containing `ts`."""
-        return ts.truncate(_TRUNC[self.period])  # type: ignore[arg-type]
+        return ts.truncate(_TRUNC[self.period])
 
     def period_index(self, ts: ir.TimestampValue) -> ir.IntegerValue:
         """An integer that grows by one from each period to the next (for offsets between periods)."""
