@@ -110,7 +110,20 @@ def demo(
         print_rows(rows if rows is not None else counts, fmt)
         return
     if rows is not None:
-        print_rows(rows, fmt, title="Scorecard")
+        from northstar.report.fmt import fmt_value
+
+        shown = [
+            {
+                "part": r["section"],
+                "metric": r["metric"],
+                "month": (r["period_start"] or "")[:7],
+                "value": fmt_value(r["value"], r["unit"]),
+                "month before": fmt_value(r["previous"], r["unit"]),
+                "better": "↑" if r["better"] == "higher" else "↓",
+            }
+            for r in rows
+        ]
+        print_rows(shown, fmt, title="Scorecard (last complete month; --format json for exact values)")
     else:
         print_rows(counts, fmt, title="Records", columns=["kind", "records"])
     print_rows(planted, fmt, title="Planted effects (ground-truth.json)", columns=["finding", "planted", "in the data"])
