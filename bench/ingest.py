@@ -1,7 +1,7 @@
 """Ingestion benchmark: generated activity events, loaded into a fresh store from Parquet, CSV (and JSONL).
 
     python bench/ingest.py --rows 10000000
-    python bench/ingest.py --rows 1000000 --formats csv,parquet,jsonl --reingest
+    python bench/ingest.py --rows 1000000 --formats csv,parquet,jsonl --reingest --baseline
 
 Data files are generated once per row count under bench/data/ (git-ignored) and reused. Each load runs in
 its own process so the peak RSS printed is that load's own.
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -24,6 +25,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 HERE = Path(__file__).resolve().parent
+CORES = os.cpu_count() or 1
 DATA = HERE / "data"
 ACTIONS = [
     "log_run",
@@ -87,7 +89,22 @@ def data_files(rows: int, formats: list[str]) -> dict[str, Path]:
     return paths
 
 
-def child(path: str, db: str, reingest: bool) -> None:
+def baseline(path: str, db: str) -> dict[str, float]:
+    """DuckDB alone, no validation: `CREATE TABLE AS SELECT * FROM read_csv/read_parquet(path)`."""
+    import duckdb
+
+    Path(db).unlink(missing_ok=True)
+    con = duckdb.connect(db)
+    reader = "read_parquet" if path.endswith(".parquet") else "read_csv" if path.endswith(".csv") else "read_json"
+    t, cpu = time.perf_counter(), time.process_time()
+    con.execute(f"CREATE TABLE activity AS SELECT * FROM {reader}('{path}')")
+    out = {"baseline_seconds": time.perf_counter() - t, "baseline_cpu_seconds": time.process_time() - cpu}
+    con.close()
+    Path(db).unlink(missing_ok=True)
+    return out
+
+
+def child(path: str, db: str, reingest: bool, with_baseline: bool) -> None:
     """Load one file into a fresh store and print timings as JSON (run as a subprocess)."""
     sys.path.insert(0, str(HERE.parent / "src"))
     from northstar.ingest import ingest_files
@@ -97,9 +114,10 @@ def child(path: str, db: str, reingest: bool) -> None:
     Path(db + ".wal").unlink(missing_ok=True)
     out: dict[str, object] = {}
     with Store.open(db) as store:
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         result = ingest_files(store, "activity", [path], progress=False)
         out["seconds"] = time.perf_counter() - t
+        out["cpu_seconds"] = time.process_time() - cpu
         out["rows"] = result.rows
         out["inserted"] = result.inserted
         if reingest:
@@ -109,6 +127,8 @@ def child(path: str, db: str, reingest: bool) -> None:
             out["unchanged"] = again.unchanged
     out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     Path(db).unlink(missing_ok=True)
+    if with_baseline:
+        out.update(baseline(path, db))
     print(json.dumps(out))
 
 
@@ -117,25 +137,35 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--formats", default="parquet,csv", help="comma-separated: parquet, csv, jsonl")
     parser.add_argument("--reingest", action="store_true", help="also time loading the same file again")
+    parser.add_argument(
+        "--baseline", action="store_true", help="also time DuckDB alone loading the file, without any validation"
+    )
     parser.add_argument("--child", nargs=2, metavar=("PATH", "DB"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child[0], args.child[1], args.reingest)
+        child(args.child[0], args.child[1], args.reingest, args.baseline)
         return
     formats = args.formats.split(",")
     paths = data_files(args.rows, formats)
-    print(f"ingest benchmark: {args.rows:,} activity rows")
+    print(f"ingest benchmark: {args.rows:,} activity rows, {CORES} cores, load average {os.getloadavg()[0]:.1f}")
     for fmt in formats:
         db = str(DATA / f"bench-{fmt}.duckdb")
-        cmd = [sys.executable, __file__, "--child", str(paths[fmt]), db] + (["--reingest"] if args.reingest else [])
+        cmd = [sys.executable, __file__, "--child", str(paths[fmt]), db]
+        cmd += (["--reingest"] if args.reingest else []) + (["--baseline"] if args.baseline else [])
         res = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
         size = paths[fmt].stat().st_size / 1e6
         line = (
             f"{fmt:8} {res['rows']:>12,} rows  {size:8,.0f} MB  {res['seconds']:6.1f} s  "
-            f"{res['rows'] / res['seconds']:>11,.0f} rows/s  peak RSS {res['peak_rss_mb']:,.0f} MB"
+            f"{res['rows'] / res['seconds']:>11,.0f} rows/s  (CPU {res['cpu_seconds']:.1f} s on {CORES} cores)  "
+            f"peak RSS {res['peak_rss_mb']:,.0f} MB"
         )
         if args.reingest:
             line += f"  (again: {res['reingest_seconds']:.1f} s, {res['unchanged']:,} unchanged)"
+        if args.baseline:
+            secs = res["baseline_seconds"]
+            line += (
+                f"\n{'':8} DuckDB alone, unvalidated CREATE TABLE AS: {secs:.1f} s, {res['rows'] / secs:,.0f} rows/s"
+            )
         print(line, flush=True)
 
 

@@ -164,6 +164,8 @@ class Store:
         store = cls(_connect(p, read_only, lock_timeout), p, read_only)
         try:
             store.con.execute("SET TimeZone = 'UTC'")
+            # files are read as they are now: no cached copy of a file rewritten since (same name, same second)
+            store.con.execute("SET enable_external_file_cache = false")
             # DuckDB's own progress bar would write over northstar's Rich output
             store.con.execute("SET enable_progress_bar = false")
             store._migrate()

@@ -64,6 +64,7 @@ class _Progress:
                 transient=True,
             )
         self.task: Any = None
+        self.total = 1
 
     def __enter__(self) -> _Progress:
         if self.bar is not None:
@@ -76,12 +77,12 @@ class _Progress:
 
     def file(self, name: str, size: int) -> None:
         if self.bar is not None:
-            self.task = self.bar.add_task(f"reading {name}", total=max(size, 1))
+            self.total = max(size, 1)
+            self.task = self.bar.add_task(f"reading {name}", total=self.total)
 
     def step(self, description: str, fraction: float | None = None) -> None:
         if self.bar is not None and self.task is not None:
-            task = self.bar.tasks[-1]
-            done = task.total * fraction if fraction is not None else task.completed
+            done = None if fraction is None else self.total * fraction
             self.bar.update(self.task, description=description, completed=done)
 
     def advance(self, amount: int) -> None:
@@ -103,7 +104,10 @@ def _temp_objects(store: Store) -> Iterator[list[tuple[str, str]]]:
     finally:
         for what, name in reversed(made):
             with suppress(Exception):  # a failed transaction may already have dropped it
-                store.con.execute(f"DROP {what} IF EXISTS {name}")
+                if what == "ARROW":
+                    store.con.unregister(name)
+                else:
+                    store.con.execute(f"DROP {what} IF EXISTS {name}")
 
 
 def _problems(source: Source, validated: Validated) -> list[Problem]:
@@ -200,7 +204,7 @@ def ingest_files(
             if fmt == "jsonl":
                 source = read_jsonl(store.con, kind, f, gz, display, prefix, advance=bar.advance)
             else:
-                plain = gunzip(f, folder) if gz else f
+                plain = gunzip(f, folder, str(i)) if gz else f
                 bar.step(f"reading {f.name}", 0.1)
                 reader = read_csv if fmt == "csv" else read_parquet
                 source = reader(store.con, kind, plain, display, prefix)

@@ -185,6 +185,21 @@ def _bounds(col: Column, c: str) -> str:
     return " AND ".join(parts)
 
 
+def _terminal_text_error(kind: str, col: Column) -> str | None:
+    """For string fields, the one message of text the SQL candidate rejects (a non-choice; an id that is only
+    whitespace), from the model itself; None when the SQL never rejects the field's text."""
+    if col.type != "string" or not (col.choices or col.required):
+        return None
+    probe = "\x00 not one of the choices" if col.choices else " "
+    _, errors = validate_values(kind, col, [probe])
+    return errors[0]
+
+
+def _fallback_parts(col: Column, src: FieldSource) -> list[str]:
+    """The parts whose open values go to Python: typed cells, and text except of string fields."""
+    return [p for p in (src.text if col.type != "string" else None, src.native) if p]
+
+
 class _Validator:
     def __init__(
         self,
@@ -197,54 +212,59 @@ class _Validator:
         self.con, self.kind, self.batch, self.prefix, self.finish = con, kind, batch, prefix, finish
         self.v = f"{prefix}_v"
 
+    def _field_sql(self, col: Column, src: FieldSource) -> tuple[list[str], list[str], list[str]]:
+        """The field's SQL at three levels: raw parts and candidate; value, status, message; kept columns."""
+        name = col.name
+        c, v, s, m = (quote(f"{p}:{name}") for p in "cvsm")
+        t = quote(src.text) if src.text else None
+        n = quote(src.native) if src.native else None
+        pe = quote(src.pre_error) if src.pre_error else None
+        cands = [_text_candidate(col, t)] if t else []
+        if n:
+            cands.append(_native_candidate(col, n, src.native_type or ""))
+        if src.pre_value:
+            cands.append(quote(src.pre_value))
+        inner = [quote(p) for p in (src.text, src.native, src.pre_value, src.pre_error) if p]
+        inner.append(f"coalesce({', '.join(cands)}) AS {c}" if cands else f"CAST(NULL AS {SQL_TYPES[col.type]}) AS {c}")
+
+        empties = [f"coalesce({t}, '') = ''"] if t else []
+        empties += [f"{n} IS NULL"] if n else []
+        empties += [f"{pe} IS NULL"] if pe else []
+        empty = " AND ".join(empties) or "TRUE"
+        # text the SQL rejects for sure (a non-choice, an empty id) gets pydantic's message, computed once
+        text_error = _terminal_text_error(self.kind, col) if t else None
+        value = f"CASE WHEN {empty} THEN {_sql_literal(col, col.default)} ELSE {c} END"
+        status = (
+            f"CASE WHEN {empty} THEN {2 if col.required else 0} "
+            + (f"WHEN {pe} = '' THEN 0 WHEN {pe} IS NOT NULL THEN 3 " if pe else "")
+            + f"WHEN {_bounds(col, c)} THEN 0 "
+            + (f"WHEN {t} IS NOT NULL THEN 3 " if text_error else "")
+            + "ELSE 1 END"
+        )
+        messages = [f"WHEN {pe} <> '' THEN {pe}"] if pe else []
+        if text_error:
+            messages.append(f"WHEN {t} <> '' AND {c} IS NULL THEN {sql_text(text_error)}")
+        message = f"CASE {' '.join(messages)} END" if messages else "CAST(NULL AS VARCHAR)"
+        middle = [f"{self.finish(name, value)} AS {v}", f"CAST({status} AS TINYINT) AS {s}", f"{message} AS {m}"]
+        outer = [v, s, m]
+        for part in _fallback_parts(col, src):  # raw values kept only where the Python fallback may look
+            middle.append(quote(part))
+            outer.append(f"CASE WHEN {s} = 1 THEN {quote(part)} END AS {quote('r:' + part)}")
+        return inner, middle, outer
+
     def _typed_table(self) -> None:
-        """One pass: typed value, status and message per field; raw values kept only where Python must look."""
+        """One pass over the raw batch: per field, the typed value, a status and a message."""
         rec = ["_rec"] if self.batch.has_rec else []
-        inner: list[str] = list(rec)
-        middle: list[str] = list(rec)
-        outer: list[str] = list(rec)
+        inner, middle, outer = list(rec), list(rec), list(rec)
         for col in COLUMNS[self.kind]:
-            src = self.batch.sources.get(col.name, FieldSource())
-            name = col.name
-            c, v, s, m = (quote(f"{p}:{name}") for p in "cvsm")
-            inner += [quote(p) for p in (src.text, src.native, src.pre_value, src.pre_error) if p]
-            cands = []
-            if src.text:
-                cands.append(_text_candidate(col, quote(src.text)))
-            if src.native:
-                cands.append(_native_candidate(col, quote(src.native), src.native_type or ""))
-            if src.pre_value:
-                cands.append(quote(src.pre_value))
-            typ = SQL_TYPES[col.type]
-            inner.append(f"coalesce({', '.join(cands)}) AS {c}" if cands else f"CAST(NULL AS {typ}) AS {c}")
-            empties = []
-            if src.text:
-                empties.append(f"coalesce({quote(src.text)}, '') = ''")
-            if src.native:
-                empties.append(f"{quote(src.native)} IS NULL")
-            if src.pre_error:
-                empties.append(f"{quote(src.pre_error)} IS NULL")
-            empty = " AND ".join(empties) or "TRUE"
-            pe = quote(src.pre_error) if src.pre_error else None
-            pre_ok = f"WHEN {pe} = '' THEN {c}" if pe else ""
-            missing = "2" if col.required else "0"
-            value = f"CASE WHEN {empty} THEN {_sql_literal(col, col.default)} {pre_ok} ELSE {c} END"
-            status = (
-                f"CASE WHEN {empty} THEN {missing} "
-                + (f"WHEN {pe} = '' THEN 0 WHEN {pe} IS NOT NULL THEN 3 " if pe else "")
-                + f"WHEN {_bounds(col, c)} THEN 0 ELSE 1 END"
-            )
-            middle.append(f"{self.finish(name, value)} AS {v}")
-            middle.append(f"CAST({status} AS TINYINT) AS {s}")
-            middle.append(f"{pe if pe else 'CAST(NULL AS VARCHAR)'} AS {m}")
-            outer += [v, s, m]
-            for part in (src.text, src.native):
-                if part:
-                    middle.append(quote(part))
-                    outer.append(f"CASE WHEN {s} = 1 THEN {quote(part)} END AS {quote('r:' + part)}")
-        if self.batch.extra:
-            inner.append(quote(self.batch.extra))
-        middle.append(f"{quote(self.batch.extra)} AS _extra" if self.batch.extra else "CAST(NULL AS VARCHAR) AS _extra")
+            i, m, o = self._field_sql(col, self.batch.sources.get(col.name, FieldSource()))
+            inner += i
+            middle += m
+            outer += o
+        extra = self.batch.extra
+        if extra:
+            inner.append(quote(extra))
+        middle.append(f"{quote(extra)} AS _extra" if extra else "CAST(NULL AS VARCHAR) AS _extra")
         outer.append("_extra")
         sql = (
             f"CREATE OR REPLACE TEMP TABLE {self.v} AS SELECT {', '.join(outer)} FROM ("
@@ -273,10 +293,8 @@ class _Validator:
         for col, n in zip(cols, counts, strict=True):
             if not n:
                 continue
-            src = self.batch.sources.get(col.name, FieldSource())
-            for part in (src.text, src.native):
-                if part:
-                    self._fallback_part(col, "r:" + part)
+            for part in _fallback_parts(col, self.batch.sources.get(col.name, FieldSource())):
+                self._fallback_part(col, "r:" + part)
 
     def _fallback_part(self, col: Column, raw_column: str) -> None:
         s, r = quote("s:" + col.name), quote(raw_column)
@@ -334,9 +352,7 @@ class _Validator:
         ).fetchall()
         view = f"{self.prefix}_good"
         cols = ", ".join(f"{quote('v:' + c.name)} AS {quote(c.name)}" for c in COLUMNS[self.kind])
-        self.con.execute(
-            f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT _rec, {cols} FROM {self.v} WHERE {good}"
-        )
+        self.con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT _rec, {cols} FROM {self.v} WHERE {good}")
         return Validated(
             good=view,
             rows=int(rows[0]) if rows else 0,
