@@ -453,3 +453,25 @@ def test_progress_bar_can_be_forced(tmp_path: Path, capsys: pytest.CaptureFixtur
         result = ingest_files(store, "activity", [DATA / "activity.csv", DATA / "activity.jsonl"], progress=True)
     assert (result.inserted, result.files) == (8, 2)
     assert capsys.readouterr().out == ""
+
+
+def test_csv_lines_are_physical_lines_with_bom_crlf_quoted_newlines_and_blank_lines(tmp_path: Path) -> None:
+    path = tmp_path / "odd.csv"
+    path.write_bytes(
+        "\ufeffid,ts,actor,component,action,properties\r\n"
+        'e1,2025-01-01,a,c,"multi\r\nline action",\r\n'
+        "\r\n"
+        "e2,yesterday,a,c,d,\r\n"
+        'e3,2025-01-01,a,c,d,"{""k"":\r\n ""two lines""}"\r\n'
+        "e4,2025-01-01,,c,d,\r\n".encode()
+    )
+    with Store.open(tmp_path / "o.duckdb") as store:
+        result = ingest_files(store, "activity", [path], on_error="quarantine")
+        assert [(p.line, p.field, p.raw) for p in result.problems] == [
+            (5, "ts", "e2,yesterday,a,c,d,"),
+            (8, "actor", "e4,2025-01-01,,c,d,"),
+        ]
+        assert store.con.execute("SELECT id, action, properties FROM activity ORDER BY id").fetchall() == [
+            ("e1", "multi\r\nline action", None),
+            ("e3", "d", '{"k":"two lines"}'),
+        ]
