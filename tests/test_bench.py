@@ -25,10 +25,7 @@ PLAN = scorecard.plan()
 
 # Disagreements reported to the metric's owner, with what is wrong; strict: a fix makes the test fail
 # until the entry is removed.
-KNOWN: dict[str, str] = {
-    "time_to_first_answer": "a period/team whose threads all went unanswered has no row but the grid's: the "
-    "unanswered threads are not counted (and the runner's suppression ignores extras such as `unanswered`)",
-}
+KNOWN: dict[str, str] = {}
 
 
 @pytest.fixture(scope="module")

@@ -165,7 +165,11 @@ def _shape(m: catalog.Metric, ctx: Context, rows: list[dict[str, Any]], min_grou
             out[k] = v.date().isoformat() if isinstance(v, datetime) else v
         if from_people:
             people = r.get("people")
-            has_data = value is not None or n > 0
+            has_data = (
+                value is not None
+                or n > 0
+                or any(r.get(k) not in (None, 0) for k in m.extra if k not in IDENTITY_EXTRAS)
+            )
             hide = "people" in r and has_data and (people is None or int(people) < min_group)
             out["suppressed"] = bool(hide)
             if hide:
