@@ -15,7 +15,8 @@ import ibis
 import pyarrow as pa
 
 from northstar.records import KINDS
-from northstar.schema import ALL_TABLES, arrow_schema, derive, empty_table
+from northstar.derived import build_all
+from northstar.schema import ALL_TABLES, arrow_schema, empty_table
 
 __all__ = ["connect_duckdb", "connect_spark", "load_tables", "spark_session", "with_derived"]
 
@@ -58,8 +59,7 @@ def with_derived(tables: Mapping[str, pa.Table]) -> dict[str, pa.Table]:
     for kind in KINDS:
         t = tables.get(kind)
         out[kind] = empty_table(kind) if t is None else t.select(arrow_schema(kind).names).cast(arrow_schema(kind))
-    for kind in KINDS:
-        out.update(derive(kind, out[kind]))
+    build_all(out)
     return out
 
 

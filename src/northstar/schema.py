@@ -5,6 +5,14 @@ nested fields relational so that metrics stay plain Ibis expressions:
 
 - `latency_buckets` (sample_id, service, ts, interval_s, le, count): one row per histogram bucket of a
   service sample; `le` is +inf for the `+Inf` bucket, `count` is cumulative (Prometheus semantics).
+- `latency_daily` (day, service, le, count, samples): the buckets summed per UTC day, service and bound
+  (cumulative counts add up, so any period's histogram is a sum of days); `samples` counts the samples.
+- `activity_days` (day, team, actor, component, events, first_ts): activity per UTC day, the event's own
+  team (null when the event has none), actor and component, with the number of events and the first one.
+- `activity_firsts` (team, actor, component, action, events, first_ts): the first event (and the count) of
+  every team, actor, component and action over all history.
+
+The code that builds and maintains them is in `northstar.derived`.
 """
 
 from __future__ import annotations
@@ -16,7 +24,7 @@ import ibis
 import ibis.expr.datatypes as dt
 import pyarrow as pa
 
-from northstar.records import COLUMNS, KINDS, Column, parse_le
+from northstar.records import COLUMNS, KINDS, Column
 
 __all__ = [
     "ARROW_TYPES",
@@ -62,9 +70,43 @@ DERIVED: dict[str, pa.Schema] = {
             ("count", pa.float64()),
         ]
     ),
+    "latency_daily": pa.schema(
+        [
+            ("day", pa.timestamp("us")),
+            ("service", pa.string()),
+            ("le", pa.float64()),
+            ("count", pa.float64()),
+            ("samples", pa.int64()),
+        ]
+    ),
+    "activity_days": pa.schema(
+        [
+            ("day", pa.timestamp("us")),
+            ("team", pa.string()),
+            ("actor", pa.string()),
+            ("component", pa.string()),
+            ("events", pa.int64()),
+            ("first_ts", pa.timestamp("us")),
+        ]
+    ),
+    "activity_firsts": pa.schema(
+        [
+            ("team", pa.string()),
+            ("actor", pa.string()),
+            ("component", pa.string()),
+            ("action", pa.string()),
+            ("events", pa.int64()),
+            ("first_ts", pa.timestamp("us")),
+        ]
+    ),
 }
-# which record kind each derived table is built from
-DERIVED_FROM: dict[str, str] = {"latency_buckets": "service_samples"}
+# which record kind each derived table follows (in this order: a rollup after the table it reads)
+DERIVED_FROM: dict[str, str] = {
+    "latency_buckets": "service_samples",
+    "latency_daily": "service_samples",
+    "activity_days": "activity",
+    "activity_firsts": "activity",
+}
 
 
 def arrow_schema(kind: str) -> pa.Schema:
@@ -99,29 +141,16 @@ def rows_to_arrow(kind: str, rows: list[dict[str, Any]]) -> pa.Table:
     return pa.table(data, schema=arrow_schema(kind))
 
 
-def _latency_rows(samples: pa.Table) -> pa.Table:
-    out: dict[str, list[Any]] = {name: [] for name in DERIVED["latency_buckets"].names}
-    cols = samples.select(["id", "service", "ts", "interval_s", "latency_buckets"]).to_pydict()
-    for sid, svc, ts, interval, buckets in zip(
-        cols["id"], cols["service"], cols["ts"], cols["interval_s"], cols["latency_buckets"], strict=True
-    ):
-        if not buckets:
-            continue
-        for key, count in json.loads(buckets).items():
-            out["sample_id"].append(sid)
-            out["service"].append(svc)
-            out["ts"].append(ts)
-            out["interval_s"].append(interval)
-            out["le"].append(parse_le(key))
-            out["count"].append(float(count))
-    return pa.table(out, schema=DERIVED["latency_buckets"])
-
-
 def derive(kind: str, table: pa.Table) -> dict[str, pa.Table]:
-    """The derived tables built from a batch of one record kind (empty dict when it feeds none)."""
-    if kind == "service_samples":
-        return {"latency_buckets": _latency_rows(table)}
-    return {}
+    """The derived tables built from a batch of one record kind alone (empty dict when it feeds none)."""
+    from northstar.derived import build_all, registry
+
+    names = [n for n, d in registry().items() if d.source == kind]
+    if not names:
+        return {}
+    tables = {kind: table}
+    build_all(tables, only=names)
+    return {n: tables[n] for n in names}
 
 
 def ibis_type(column: Column) -> dt.DataType:

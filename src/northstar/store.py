@@ -27,7 +27,8 @@ import ibis
 import numpy as np
 import pyarrow as pa
 
-from northstar.records import COLUMNS, KINDS, parse_le
+from northstar import derived
+from northstar.records import COLUMNS, KINDS
 from northstar.schema import ALL_TABLES, DERIVED, DERIVED_FROM, SQL_TYPES, arrow_schema
 
 __all__ = [
@@ -112,7 +113,15 @@ def _v1_initial(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [_v1_initial]
+def _v2_rollups(con: duckdb.DuckDBPyConnection) -> None:
+    """Version 2: the rollups `latency_daily`, `activity_days` and `activity_firsts`, and `latency_buckets`
+    with the implied `+Inf` bucket; every derived table is rebuilt from the canonical tables."""
+    for name in DERIVED:
+        con.execute(_table_ddl(name))
+    derived.rebuild_all(con)
+
+
+MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [_v1_initial, _v2_rollups]
 """Applied in order; the schema version of a store is the number applied. Append, never edit a released one
 (a new column: `ALTER TABLE … ADD COLUMN IF NOT EXISTS …` in a new function)."""
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -306,6 +315,7 @@ class Store:
             finally:
                 con.execute("DROP TABLE IF EXISTS _ns_batch")
                 con.execute("DROP TABLE IF EXISTS _ns_match")
+                con.execute("DROP TABLE IF EXISTS _ns_removed")
 
     def _has_duplicate_ids(self, relation: str) -> bool:
         row = self.con.execute(f"SELECT count(*) - count(DISTINCT id) FROM {relation}").fetchone()
@@ -317,7 +327,7 @@ class Store:
         total = _scalar(con, f"SELECT count(*) FROM {batch}")
         if _scalar(con, f"SELECT count(*) FROM {target}") == 0:
             con.execute(f"INSERT INTO {target} SELECT {collist} FROM {batch}")
-            self._derive(kind, batch, replaced=None)
+            self._derive(kind, batch, removed=None)
             return UpsertResult(inserted=total)
         same = " AND ".join(f"b.{quote(c)} IS NOT DISTINCT FROM t.{quote(c)}" for c in cols if c != "id")
         con.execute(
@@ -326,64 +336,26 @@ class Store:
         )
         row = con.execute("SELECT count(*) FILTER (WHERE NOT same), count(*) FILTER (WHERE same) FROM _ns_match")
         updated, unchanged = (int(v) for v in (row.fetchone() or (0, 0)))
+        removed = None
         if updated:
+            if kind in DERIVED_FROM.values():
+                # the old versions, for the derived tables to take out
+                removed = "_ns_removed"
+                con.execute(
+                    f"CREATE OR REPLACE TEMP TABLE {removed} AS SELECT t.* FROM {target} t "
+                    "SEMI JOIN (SELECT id FROM _ns_match WHERE NOT same) m ON t.id = m.id"
+                )
             con.execute(f"DELETE FROM {target} WHERE id IN (SELECT id FROM _ns_match WHERE NOT same)")
         if updated or unchanged < total:
             fresh = f"(SELECT b.* FROM {batch} b ANTI JOIN (SELECT id FROM _ns_match WHERE same) m ON b.id = m.id)"
             con.execute(f"INSERT INTO {target} SELECT {collist} FROM {fresh}")
-            self._derive(kind, fresh, replaced="(SELECT id FROM _ns_match WHERE NOT same)" if updated else None)
+            self._derive(kind, fresh, removed)
         return UpsertResult(inserted=total - updated - unchanged, updated=updated, unchanged=unchanged)
 
-    def _derive(self, kind: str, rows: str, replaced: str | None) -> None:
-        """Keep the derived tables of `kind` in step: drop those of replaced ids, add those of `rows`."""
-        for name, source in DERIVED_FROM.items():
-            if source != kind:
-                continue
-            if name != "latency_buckets":  # pragma: no cover - a new derived table needs its SQL here
-                raise NotImplementedError(f"no SQL maintenance for derived table {name}")
-            if replaced is not None:
-                self.con.execute(f"DELETE FROM latency_buckets WHERE sample_id IN {replaced}")
-            self._derive_latency_buckets(rows)
-
-    def _derive_latency_buckets(self, rows: str) -> None:
-        # Same rows as schema.derive("service_samples", …): one per histogram bucket, `le` via parse_le.
-        con = self.con
-        src = (
-            f"(SELECT id, service, ts, interval_s, latency_buckets AS b FROM {rows} WHERE latency_buckets IS NOT NULL)"
-        )
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _ns_lb AS SELECT * FROM {src}")
-        try:
-            keys = [
-                str(k)
-                for (k,) in con.execute(
-                    "SELECT DISTINCT j.key FROM _ns_lb, json_each(_ns_lb.b) j WHERE json_valid(_ns_lb.b)"
-                ).fetchall()
-            ]
-            les = pa.table(
-                {"key": pa.array(keys, pa.string()), "le": pa.array([parse_le(k) for k in keys], pa.float64())}
-            )
-            con.register("_ns_le", les)
-            try:
-                con.execute(
-                    "INSERT INTO latency_buckets SELECT s.id, s.service, s.ts, s.interval_s, k.le, j.value::DOUBLE "
-                    "FROM _ns_lb s, json_each(s.b) j JOIN _ns_le k ON j.key = k.key WHERE json_valid(s.b)"
-                )
-            finally:
-                con.unregister("_ns_le")
-            # Counts written as Infinity/NaN are not JSON to DuckDB; derive those few rows in Python.
-            odd = con.execute("SELECT * FROM _ns_lb WHERE NOT json_valid(b)").to_arrow_table()
-            if len(odd):
-                from northstar.schema import derive
-
-                full = odd.rename_columns(["id", "service", "ts", "interval_s", "latency_buckets"])
-                extra = derive("service_samples", full)["latency_buckets"]
-                con.register("_ns_lb_odd", extra)
-                try:
-                    con.execute("INSERT INTO latency_buckets SELECT * FROM _ns_lb_odd")
-                finally:
-                    con.unregister("_ns_lb_odd")
-        finally:
-            con.execute("DROP TABLE IF EXISTS _ns_lb")
+    def _derive(self, kind: str, rows: str, removed: str | None) -> None:
+        """Keep the derived tables of `kind` in step: `rows` were written, `removed` holds replaced versions."""
+        if kind in DERIVED_FROM.values():
+            derived.maintain(self.con, kind, rows, removed)
 
     # -- quarantine --------------------------------------------------------------------------------------
     def add_quarantine(self, rows: pa.Table) -> int:
