@@ -14,8 +14,8 @@ from typing import Any
 import ibis
 import pyarrow as pa
 
-from northstar.records import KINDS
 from northstar.derived import build_all
+from northstar.records import KINDS
 from northstar.schema import ALL_TABLES, arrow_schema, empty_table
 
 __all__ = ["connect_duckdb", "connect_spark", "load_tables", "spark_session", "with_derived"]

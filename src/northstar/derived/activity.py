@@ -42,7 +42,9 @@ def _same(keys: tuple[str, ...], left: str, right: str) -> str:
     return " AND ".join(f"{left}.{k} IS NOT DISTINCT FROM {right}.{k}" for k in keys)
 
 
-def _maintain(con: Any, table: str, keys: tuple[str, ...], key_sql: dict[str, str], added: str, removed: str | None) -> None:
+def _maintain(
+    con: Any, table: str, keys: tuple[str, ...], key_sql: dict[str, str], added: str, removed: str | None
+) -> None:
     cols = ", ".join(f"{key_sql.get(k, k)} AS {k}" for k in keys)
     keylist = ", ".join(keys)
     agg = f"SELECT {cols}, count(*) AS events, min(ts) AS first_ts FROM {{src}} GROUP BY ALL"
@@ -69,10 +71,7 @@ def _maintain(con: Any, table: str, keys: tuple[str, ...], key_sql: dict[str, st
     con.execute(f"CREATE OR REPLACE TEMP TABLE _ns_touch AS {touched}")
     try:
         con.execute(f"DELETE FROM {table} USING _ns_touch k WHERE {_same(keys, table, 'k')}")
-        src = (
-            f"(SELECT a.* FROM (SELECT ts, {cols} FROM activity) a SEMI JOIN _ns_touch k "
-            f"ON {_same(keys, 'a', 'k')})"
-        )
+        src = f"(SELECT a.* FROM (SELECT ts, {cols} FROM activity) a SEMI JOIN _ns_touch k ON {_same(keys, 'a', 'k')})"
         con.execute(f"INSERT INTO {table} SELECT {keylist}, count(*), min(ts) FROM {src} GROUP BY ALL")
     finally:
         con.execute("DROP TABLE IF EXISTS _ns_touch")
