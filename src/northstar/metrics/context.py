@@ -76,6 +76,9 @@ class Context:
     window_start: datetime
     window_end: datetime
     checks: list[tuple[ir.Scalar, str]] = field(default_factory=list)
+    # True when [window_start, window_end) holds whole UTC days of data: since is a midnight and until is a
+    # midnight or lies after the last event (the default). Then daily rollups give exact answers.
+    whole_days: bool = False
 
     # -- tables ----------------------------------------------------------------------------------
     def table(self, kind: str) -> ir.Table:
@@ -88,6 +91,40 @@ class Context:
         p = self.table("people").select(_pid="id", _pteam="team")
         j = a.left_join(p, a.actor == p._pid)
         return j.select("id", "ts", "actor", "component", "action", team=ibis.coalesce(j.team, j._pteam))
+
+    def _resolve_team(self, t: ir.Table) -> ir.Table:
+        p = self.table("people").select(_pid="id", _pteam="team")
+        j = t.left_join(p, t.actor == p._pid)
+        return j.mutate(team=ibis.coalesce(j.team, j._pteam)).drop("_pid", "_pteam")
+
+    def activity_days(self) -> ir.Table:
+        """Activity per (day, team, actor, component) with `events` and `ts` = the first event of the day,
+        team resolved as in `activity()`.
+
+        From the `activity_days` rollup when the window is whole days (`whole_days`); otherwise from the raw
+        events, one row per event (`events` = 1, `ts` = its time), so filters on `ts` stay exact either way.
+        Either way a filter on `ts` against the window keeps exactly the days (or events) inside it."""
+        if self.whole_days:
+            d = self.table("activity_days")
+            d = d.select("day", "team", "actor", "component", "events", ts=d.first_ts)
+        else:
+            a = self.table("activity")
+            d = a.select(
+                day=a.ts.truncate("D"),
+                team=a.team,
+                actor=a.actor,
+                component=a.component,
+                events=ibis.literal(1).cast("int64"),
+                ts=a.ts,
+            )
+        return self._resolve_team(d)
+
+    def activity_firsts(self) -> ir.Table:
+        """The first event (`ts`) of every (team, actor, component, action) over all history, team resolved as
+        in `activity()`. Exact for any window: a key's first event before the window's end is its first event
+        when `ts < window_end` (`before_end(t, "ts")`), and it has none otherwise."""
+        f = self.table("activity_firsts")
+        return self._resolve_team(f.select("team", "actor", "component", "action", ts=f.first_ts))
 
     # -- periods and windows -----------------------------------------------------------------------
     @property

@@ -76,6 +76,10 @@ def _window(con: Any, query: Query) -> tuple[datetime, datetime]:
     return since, until
 
 
+def _is_midnight(ts: datetime) -> bool:
+    return ts == datetime(ts.year, ts.month, ts.day)
+
+
 def _select(names: Sequence[str] | None, category: str | None, by: str | None) -> list[catalog.Metric]:
     if names:
         metrics = []
@@ -212,6 +216,7 @@ def compute(
     since, until = _window(con, query)
     periods = [p for p in period_starts(since, until, query.period)]
     first = period_floor(since, query.period)
+    whole_days = _is_midnight(since) and (query.until is None or _is_midnight(until))
     result = Result()
     for m in metrics:
         if progress:
@@ -220,7 +225,9 @@ def compute(
             if names:
                 raise MetricsError(f"metric {m.name!r} has no --unit {query.unit} (it has: {', '.join(m.units)})")
             continue
-        ctx = Context(con=con, settings=settings, query=query, window_start=since, window_end=until)
+        ctx = Context(
+            con=con, settings=settings, query=query, window_start=since, window_end=until, whole_days=whole_days
+        )
         expr = m.compute(ctx)
         df = con.execute(expr)
         rows = _frame_rows(df)
