@@ -36,18 +36,26 @@ def _is_user(ctx: Context, default: str = "team") -> bool:
     return ctx.unit(default) == "user"
 
 
-def _tag(ctx: Context, a: ir.Table, unit: str) -> ir.Table:
-    """Activity as (u, g, ts, component, action): u = unit id, g = `--by` group (`*` without --by)."""
+def _tag(ctx: Context, a: ir.Table, unit: str, *cols: str) -> ir.Table:
+    """Rows of `a` as (u, g, ts, *cols): u = unit id, g = `--by` group (`*` without --by), both non-null."""
     g = a[ctx.by].cast("string") if ctx.by else ibis.literal(_ALL)
-    t = a.select(u=a[unit], g=g, ts=a.ts, component=a.component, action=a.action)
+    t = a.select(u=a[unit], g=g, ts=a.ts, **{c: a[c] for c in cols})
     return t.filter(t.u.notnull(), t.g.notnull())
 
 
-def _events(ctx: Context, unit: str, *, history: bool = False) -> ir.Table:
-    """Tagged activity in the window, or (history=True) everything before the window's end."""
-    a = ctx.activity()
+def _days(ctx: Context, unit: str, *, history: bool = False) -> ir.Table:
+    """Activity per day as (u, g, ts, day, component): `ts` is the unit's first event of the day (see
+    `Context.activity_days`), in the window or (history=True) anywhere before the window's end."""
+    a = ctx.activity_days()
     a = ctx.before_end(a, "ts") if history else ctx.in_window(a, "ts")
-    return _tag(ctx, a, unit)
+    return _tag(ctx, a, unit, "day", "component")
+
+
+def _first_actions(ctx: Context, unit: str) -> ir.Table:
+    """The first event of every (u, g, component, action) before the window's end, as (u, g, ts, component,
+    action): enough to find a unit's first activation or value action (all of a unit's events are at or after
+    its first-ever activity, so the first matching action decides)."""
+    return _tag(ctx, ctx.before_end(ctx.activity_firsts(), "ts"), unit, "component", "action")
 
 
 def _group(ctx: Context, t: ir.Table) -> ir.StringValue:
@@ -84,7 +92,7 @@ def _grid(ctx: Context) -> ir.Table:
 
 def _firsts(ctx: Context, unit: str) -> ir.Table:
     """First-ever activity `first_ts` of every (u, g) before the window's end."""
-    h = _events(ctx, unit, history=True)
+    h = _days(ctx, unit, history=True)
     return h.group_by(["u", "g"]).aggregate(first_ts=h.ts.min())
 
 
@@ -130,7 +138,7 @@ def _finish(ctx: Context, t: ir.Table, value: ir.Value, n: ir.Value, *extra: str
 )
 def active_teams(ctx: Context) -> ir.Table:
     """Distinct teams with at least one activity in the period."""
-    a = _events(ctx, "team")
+    a = _days(ctx, "team")
     t = a.mutate(period_start=ctx.bucket(a.ts))
     g = t.group_by(["period_start", "g"]).aggregate(k=t.u.nunique())
     return _finish(ctx, g, g.k, g.k)
@@ -150,7 +158,7 @@ def active_teams(ctx: Context) -> ir.Table:
 )
 def active_users(ctx: Context) -> ir.Table:
     """Distinct actors with at least one activity in the period."""
-    a = _events(ctx, "actor")
+    a = _days(ctx, "actor")
     t = a.mutate(period_start=ctx.bucket(a.ts))
     g = t.group_by(["period_start", "g"]).aggregate(k=t.u.nunique())
     return _finish(ctx, g, g.k, g.k, people=True)
@@ -197,7 +205,7 @@ def adoption_rate(ctx: Context) -> ir.Table:
     grid = _grid(ctx)
     eligible = _eligible(ctx, grid)
     sizes = eligible.group_by("period_start").aggregate(eligible=eligible.team.nunique())
-    a = _events(ctx, "team")
+    a = _days(ctx, "team")
     a = a.mutate(period_start=ctx.bucket(a.ts))
     act = a.join(eligible, [a.period_start == eligible.period_start, a.u == eligible.team])
     act = act.group_by(["period_start", "g"]).aggregate(active=act.u.nunique())
@@ -225,7 +233,7 @@ def feature_adoption_rate(ctx: Context) -> ir.Table:
     platform in the period (`n`); 0 for a component used in the window but not in this period. Always per
     component: with `--by component` the component is the `group`; without --by it is in `key`."""
     user = _is_user(ctx)
-    a = _events(ctx, _unit_column(ctx))
+    a = _days(ctx, _unit_column(ctx))
     a = a.mutate(period_start=ctx.bucket(a.ts))
     platform = a.group_by("period_start").aggregate(active=a.u.nunique())
     on = a.group_by(["period_start", "component"]).aggregate(users_on=a.u.nunique())
@@ -293,12 +301,14 @@ def activation_rate(ctx: Context) -> ir.Table:
     user = _is_user(ctx)
     unit = _unit_column(ctx)
     cohort = _cohort(ctx, unit)
-    h = _with_activation_lists(ctx, _events(ctx, unit, history=True))
+    h = _with_activation_lists(ctx, _first_actions(ctx, unit))
     acts = h.filter(_is_activation(ctx, h))
-    hit = acts.join(cohort, [acts.u == cohort.u, acts.g == cohort.g])
+    first = acts.group_by(["u", "g"]).aggregate(act_ts=acts.ts.min())
+    hit = first.join(cohort, [first.u == cohort.u, first.g == cohort.g])
     window = _interval(ctx.settings.adoption.activation_window)
-    hit = hit.filter(hit.ts >= hit.first_ts, hit.ts <= hit.first_ts + window)
-    done = hit.select("u", "g").distinct().mutate(activated=ibis.literal(1))
+    # the first activation action is at or after the first-ever activity: activated iff it is in the window
+    hit = hit.filter(hit.act_ts <= hit.first_ts + window)
+    done = hit.select("u", "g").mutate(activated=ibis.literal(1))
     j = cohort.left_join(done, [cohort.u == done.u, cohort.g == done.g])
     j = j.select(cohort.period_start, cohort.g, activated=done.activated.fill_null(0))
     r = j.group_by(["period_start", "g"]).aggregate(n=j.count(), activated=j.activated.sum())
@@ -325,7 +335,7 @@ def time_to_value(ctx: Context) -> ir.Table:
     user = _is_user(ctx)
     unit = _unit_column(ctx)
     cohort = _cohort(ctx, unit)
-    h = _events(ctx, unit, history=True)
+    h = _first_actions(ctx, unit)
     actions = list(ctx.settings.adoption.value_actions)
     v = h.filter(h.action.isin(actions) if actions else ibis.literal(False))
     v = v.group_by(["u", "g"]).aggregate(reached=v.ts.min())
@@ -345,8 +355,8 @@ def time_to_value(ctx: Context) -> ir.Table:
 # -- engagement --------------------------------------------------------------------------------------------
 def _active_days(ctx: Context, unit: str) -> ir.Table:
     """Distinct (period_start, g, u, day) of activity in the window."""
-    a = _events(ctx, unit)
-    return a.select(period_start=ctx.bucket(a.ts), g=a.g, u=a.u, day=a.ts.truncate("D")).distinct()
+    a = _days(ctx, unit)
+    return a.select(period_start=ctx.bucket(a.ts), g=a.g, u=a.u, day=a.day).distinct()
 
 
 @metric(
@@ -411,11 +421,11 @@ def churn_rate(ctx: Context) -> ir.Table:
     unit = _unit_column(ctx)
     grid = _grid(ctx)
     lo = shift_period(period_floor(ctx.window_start, ctx.period), ctx.period, -1)
-    a = ctx.activity()
+    a = ctx.activity_days()  # lo is a midnight: whole days before the window
     a = a.filter(a.ts >= ibis.literal(lo), a.ts < ibis.literal(ctx.window_end))
     h = _tag(ctx, a, unit)
     before = h.select(ps=ctx.bucket(h.ts), g=h.g, u=h.u).distinct()
-    now = _events(ctx, unit)
+    now = _days(ctx, unit)
     now = now.select(ps=ctx.bucket(now.ts), g=now.g, u=now.u).distinct().mutate(stayed=ibis.literal(1))
     prev = grid.join(before, grid.prev_start == before.ps).select(grid.period_start, before.g, before.u)
     j = prev.left_join(now, [prev.period_start == now.ps, prev.g == now.g, prev.u == now.u])
