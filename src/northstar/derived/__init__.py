@@ -48,6 +48,9 @@ def _registry() -> dict[str, Derived]:
         "latency_buckets": Derived("latency_buckets", latency.buckets_arrow, latency.buckets_maintain),
         "latency_daily": Derived("latency_daily", latency.daily_arrow, latency.daily_maintain),
         "activity_days": Derived("activity_days", activity.days_arrow, activity.days_maintain),
+        "activity_person_days": Derived(
+            "activity_person_days", activity.person_days_arrow, activity.person_days_maintain
+        ),
         "activity_firsts": Derived("activity_firsts", activity.firsts_arrow, activity.firsts_maintain),
     }
 

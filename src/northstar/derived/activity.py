@@ -1,5 +1,5 @@
-"""Activity rollups: `activity_days` (per day, team, actor, component) and `activity_firsts` (per team, actor,
-component and action over all history).
+"""Activity rollups: `activity_days` (per day, team, actor, component), `activity_person_days` (per day, team,
+actor) and `activity_firsts` (per team, actor, component and action over all history).
 
 Both keep the event's own `team` (null when the event has none); metrics resolve it from `people` when they
 read the rollup, so a later change to `people` needs no rebuild. Together they let every adoption metric
@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 __all__ = ["days_arrow", "days_maintain", "firsts_arrow", "firsts_maintain"]
 
 DAY_KEYS = ("day", "team", "actor", "component")
+PERSON_DAY_KEYS = ("day", "team", "actor")
 FIRST_KEYS = ("team", "actor", "component", "action")
 
 
@@ -32,6 +33,12 @@ def days_arrow(tables: Mapping[str, pa.Table]) -> pa.Table:
         "day", pc.floor_temporal(a.column("ts"), unit="day")
     )
     return _rollup(t, DAY_KEYS)
+
+
+def person_days_arrow(tables: Mapping[str, pa.Table]) -> pa.Table:
+    a = tables["activity"]
+    t = a.select(["ts", "team", "actor"]).append_column("day", pc.floor_temporal(a.column("ts"), unit="day"))
+    return _rollup(t, PERSON_DAY_KEYS)
 
 
 def firsts_arrow(tables: Mapping[str, pa.Table]) -> pa.Table:
@@ -79,6 +86,10 @@ def _maintain(
 
 def days_maintain(con: Any, added: str, removed: str | None) -> None:
     _maintain(con, "activity_days", DAY_KEYS, {"day": "date_trunc('day', ts)"}, added, removed)
+
+
+def person_days_maintain(con: Any, added: str, removed: str | None) -> None:
+    _maintain(con, "activity_person_days", PERSON_DAY_KEYS, {"day": "date_trunc('day', ts)"}, added, removed)
 
 
 def firsts_maintain(con: Any, added: str, removed: str | None) -> None:

@@ -43,12 +43,13 @@ def _tag(ctx: Context, a: ir.Table, unit: str, *cols: str) -> ir.Table:
     return t.filter(t.u.notnull(), t.g.notnull())
 
 
-def _days(ctx: Context, unit: str, *, history: bool = False) -> ir.Table:
-    """Activity per day as (u, g, ts, day, component): `ts` is the unit's first event of the day (see
+def _days(ctx: Context, unit: str, *, history: bool = False, component: bool = False) -> ir.Table:
+    """Activity per day as (u, g, ts, day[, component]): `ts` is the unit's first event of the day (see
     `Context.activity_days`), in the window or (history=True) anywhere before the window's end."""
-    a = ctx.activity_days()
+    component = component or ctx.by == "component"
+    a = ctx.activity_days(component)
     a = ctx.before_end(a, "ts") if history else ctx.in_window(a, "ts")
-    return _tag(ctx, a, unit, "day", "component")
+    return _tag(ctx, a, unit, "day", *(["component"] if component else []))
 
 
 def _first_actions(ctx: Context, unit: str) -> ir.Table:
@@ -233,7 +234,7 @@ def feature_adoption_rate(ctx: Context) -> ir.Table:
     platform in the period (`n`); 0 for a component used in the window but not in this period. Always per
     component: with `--by component` the component is the `group`; without --by it is in `key`."""
     user = _is_user(ctx)
-    a = _days(ctx, _unit_column(ctx))
+    a = _days(ctx, _unit_column(ctx), component=True)
     a = a.mutate(period_start=ctx.bucket(a.ts))
     platform = a.group_by("period_start").aggregate(active=a.u.nunique())
     on = a.group_by(["period_start", "component"]).aggregate(users_on=a.u.nunique())
