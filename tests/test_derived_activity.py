@@ -50,8 +50,8 @@ def test_store_rollups_equal_a_build_from_scratch(writes: list[list[dict[str, An
             store.upsert("activity", _table(batch))
         stored = store.con.execute("SELECT * FROM activity").to_arrow_table()
         expected = {"activity": stored}
-        build_all(expected, only=["activity_days", "activity_person_days", "activity_firsts"])
-        for name in ("activity_days", "activity_person_days", "activity_firsts"):
+        build_all(expected, only=["activity_days", "activity_person_days", "activity_team_days", "activity_firsts"])
+        for name in ("activity_days", "activity_person_days", "activity_team_days", "activity_firsts"):
             want = sorted((tuple(r.values()) for r in expected[name].to_pylist()), key=repr)
             assert _rows(store, name) == want, name
 

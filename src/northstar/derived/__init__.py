@@ -51,6 +51,7 @@ def _registry() -> dict[str, Derived]:
         "activity_person_days": Derived(
             "activity_person_days", activity.person_days_arrow, activity.person_days_maintain
         ),
+        "activity_team_days": Derived("activity_team_days", activity.team_days_arrow, activity.team_days_maintain),
         "activity_firsts": Derived("activity_firsts", activity.firsts_arrow, activity.firsts_maintain),
     }
 

@@ -1,5 +1,6 @@
 """Activity rollups: `activity_days` (per day, team, actor, component), `activity_person_days` (per day, team,
-actor) and `activity_firsts` (per team, actor, component and action over all history).
+actor), `activity_team_days` (per day, team and component; the actor only when the event has no team) and
+`activity_firsts` (per team, actor, component and action over all history).
 
 Both keep the event's own `team` (null when the event has none); metrics resolve it from `people` when they
 read the rollup, so a later change to `people` needs no rebuild. Together they let every adoption metric
@@ -39,6 +40,21 @@ def person_days_arrow(tables: Mapping[str, pa.Table]) -> pa.Table:
     a = tables["activity"]
     t = a.select(["ts", "team", "actor"]).append_column("day", pc.floor_temporal(a.column("ts"), unit="day"))
     return _rollup(t, PERSON_DAY_KEYS)
+
+
+def team_days_arrow(tables: Mapping[str, pa.Table]) -> pa.Table:
+    a = tables["activity"]
+    actor = pc.if_else(pc.is_null(a.column("team")), a.column("actor"), pa.scalar(None, pa.string()))
+    t = pa.table(
+        {
+            "ts": a.column("ts"),
+            "team": a.column("team"),
+            "actor": actor,
+            "component": a.column("component"),
+            "day": pc.floor_temporal(a.column("ts"), unit="day"),
+        }
+    )
+    return _rollup(t, DAY_KEYS)
 
 
 def firsts_arrow(tables: Mapping[str, pa.Table]) -> pa.Table:
@@ -90,6 +106,11 @@ def days_maintain(con: Any, added: str, removed: str | None) -> None:
 
 def person_days_maintain(con: Any, added: str, removed: str | None) -> None:
     _maintain(con, "activity_person_days", PERSON_DAY_KEYS, {"day": "date_trunc('day', ts)"}, added, removed)
+
+
+def team_days_maintain(con: Any, added: str, removed: str | None) -> None:
+    keys = {"day": "date_trunc('day', ts)", "actor": "CASE WHEN team IS NULL THEN actor END"}
+    _maintain(con, "activity_team_days", DAY_KEYS, keys, added, removed)
 
 
 def firsts_maintain(con: Any, added: str, removed: str | None) -> None:

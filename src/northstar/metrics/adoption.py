@@ -47,7 +47,7 @@ def _days(ctx: Context, unit: str, *, history: bool = False, component: bool = F
     """Activity per day as (u, g, ts, day[, component]): `ts` is the unit's first event of the day (see
     `Context.activity_days`), in the window or (history=True) anywhere before the window's end."""
     component = component or ctx.by == "component"
-    a = ctx.activity_days(component)
+    a = ctx.activity_days(component, unit="team" if unit == "team" else "user")
     a = ctx.before_end(a, "ts") if history else ctx.in_window(a, "ts")
     return _tag(ctx, a, unit, "day", *(["component"] if component else []))
 
@@ -422,7 +422,7 @@ def churn_rate(ctx: Context) -> ir.Table:
     unit = _unit_column(ctx)
     grid = _grid(ctx)
     lo = shift_period(period_floor(ctx.window_start, ctx.period), ctx.period, -1)
-    a = ctx.activity_days()  # lo is a midnight: whole days before the window
+    a = ctx.activity_days(unit="team" if unit == "team" else "user")  # lo is a midnight: whole days
     a = a.filter(a.ts >= ibis.literal(lo), a.ts < ibis.literal(ctx.window_end))
     h = _tag(ctx, a, unit)
     before = h.select(ps=ctx.bucket(h.ts), g=h.g, u=h.u).distinct()

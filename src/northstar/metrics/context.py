@@ -97,10 +97,11 @@ class Context:
         j = t.left_join(p, t.actor == p._pid)
         return j.mutate(team=ibis.coalesce(j.team, j._pteam)).drop("_pid", "_pteam")
 
-    def activity_days(self, component: bool | None = None) -> ir.Table:
+    def activity_days(self, component: bool | None = None, unit: str = "user") -> ir.Table:
         """Activity per (day, team, actor[, component]) with `events` and `ts` = the first event of the day,
         team resolved as in `activity()`. The `component` column is there when `component` is True, or, by
-        default, with `--by component` (without it the rollup has ~3× fewer rows).
+        default, with `--by component` (without it the rollup has ~3× fewer rows). With `unit="team"` the
+        `actor` column is only meaningful for events without a team (read `activity_team_days`, ~10× smaller).
 
         From the `activity_days` / `activity_person_days` rollups when the window is whole days
         (`whole_days`); otherwise from the raw events, one row per event (`events` = 1, `ts` = its time), so a
@@ -109,7 +110,8 @@ class Context:
             component = self.by == "component"
         keys = ["day", "team", "actor", *(["component"] if component else [])]
         if self.whole_days:
-            d = self.table("activity_days" if component else "activity_person_days")
+            per_person = "activity_days" if component else "activity_person_days"
+            d = self.table("activity_team_days" if unit == "team" else per_person)
             d = d.select(*keys, "events", ts=d.first_ts)
         else:
             a = self.table("activity")
