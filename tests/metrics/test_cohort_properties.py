@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 from itertools import pairwise
 from typing import Any
 
-import ibis
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -24,7 +23,7 @@ from northstar.engines import connect_duckdb, load_tables
 from northstar.metrics import Query, compute
 from northstar.metrics.context import period_floor, period_starts, shift_period
 from northstar.records import validate_record
-from northstar.schema import ibis_schema, rows_to_arrow
+from northstar.schema import rows_to_arrow
 
 BASE = datetime(2025, 11, 17)  # history before the window, which spans the new year
 SINCE = datetime(2025, 12, 1)  # a Monday and a month start; mid-quarter, so the first quarter is cut
@@ -43,7 +42,7 @@ event = st.tuples(
 @pytest.fixture(scope="module")
 def con() -> Any:
     con = connect_duckdb()
-    load_tables(con, {})  # every table, empty; each example then replaces `activity` only
+    load_tables(con, {})  # every table, empty; each example then loads `activity` (and its rollups)
     return con
 
 
@@ -66,8 +65,7 @@ def _load(con: Any, events: list[tuple[int, int, int, int]]) -> list[tuple[str, 
             ).model_dump()
         )
         out.append((TEAMS[team], ts, ACTIONS[action]))
-    con.drop_table("activity")
-    con.create_table("activity", ibis.memtable(rows_to_arrow("activity", rows)), schema=ibis_schema("activity"))
+    load_tables(con, {"activity": rows_to_arrow("activity", rows)})  # and the rollups built from it
     return out
 
 

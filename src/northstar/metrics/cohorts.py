@@ -10,10 +10,18 @@ from their first-ever activity. Shared choices:
 - A cohort (retention, funnel) is made of the units whose first-ever activity is inside [--since, --until);
   lifecycle states are decided on whole calendar periods (a first period cut by --since counts whole).
 - Offsets between periods come from `ctx.period_index`, so they are right across years.
+
+Reading: retention and lifecycle need only which periods each unit was active in and its first-ever activity,
+so they read `ctx.activity_days()` (the daily rollup on whole-day windows, raw events otherwise; its `ts` is
+the day's first event, so filtering and bucketing it is exact). The funnel finds entrants in
+`ctx.activity_firsts()` (the first event of every team, actor, component and action) and reads raw events
+only for the later steps, pruned to the actions that can match one of them.
 """
 
 from __future__ import annotations
 
+import functools
+import operator
 from collections.abc import Sequence
 from typing import Any
 
@@ -34,12 +42,18 @@ DEFAULT_STEPS: tuple[str, ...] = (FIRST_ACTIVITY, ACTIVATION, VALUE)
 
 
 # -- shared building blocks ---------------------------------------------------------------------------------
+def _keyed(ctx: Context, t: ir.Table) -> ir.Table:
+    """`t` (with resolved `team` and `actor`) with `unit` (team, or actor for `--unit user`) and a non-null
+    `gkey`; rows without a unit dropped."""
+    key = t.actor if ctx.unit("team") == "user" else t.team
+    t = t.filter(key.notnull())
+    return t.mutate(unit=key, gkey=ctx.group(t).fill_null(_NO_GROUP))
+
+
 def unit_events(ctx: Context) -> ir.Table:
-    """Activity before the window's end with `unit` (team, or actor for `--unit user`) and a non-null `gkey`."""
-    a = ctx.before_end(ctx.activity(), "ts")
-    key = a.actor if ctx.unit("team") == "user" else a.team
-    a = a.filter(key.notnull())
-    return a.mutate(unit=key, gkey=ctx.group(a).fill_null(_NO_GROUP))
+    """Activity before the window's end, per day (`ctx.activity_days()`: `ts` is the day's first event), with
+    `unit` and `gkey`."""
+    return _keyed(ctx, ctx.before_end(ctx.activity_days(), "ts"))
 
 
 def _group(gkey: ir.StringValue) -> ir.StringValue:
@@ -61,11 +75,13 @@ def _next_period_start(ctx: Context, ps: ir.TimestampValue) -> ir.TimestampValue
     return ps + step
 
 
-def active_periods(ctx: Context) -> ir.Table:
-    """One row per (gkey, unit, period) with activity: `period_start`, `pidx`, `first_ts` (the period's first event)."""
+def active_periods(ctx: Context, *, first_ts: bool = True) -> ir.Table:
+    """One row per (gkey, unit, period) with activity: `period_start`, `pidx` and, with `first_ts`, the
+    period's first event."""
     a = unit_events(ctx)
     a = a.mutate(period_start=ctx.bucket(a.ts))
-    p = a.group_by(["gkey", "unit", "period_start"]).aggregate(first_ts=a.ts.min())
+    keys = ["gkey", "unit", "period_start"]
+    p = a.group_by(keys).aggregate(first_ts=a.ts.min()) if first_ts else a.select(*keys).distinct()
     return p.mutate(pidx=ctx.period_index(p.period_start))
 
 
@@ -151,7 +167,7 @@ def lifecycle(ctx: Context) -> ir.Table:
     """Per period, units by `state`: new (first-ever activity in the period; history before --since counts),
     returning (active in the previous period too), resurrecting (active, not in the previous period, not new)
     and dormant (active in the previous period, not in this one; reported as a negative count)."""
-    p = active_periods(ctx)
+    p = active_periods(ctx, first_ts=False)
     w = ibis.window(group_by=["gkey", "unit"], order_by="pidx")
     p = p.mutate(
         first_idx=p.pidx.min().over(ibis.window(group_by=["gkey", "unit"])),
@@ -227,6 +243,19 @@ def _step_match(ctx: Context, a: ir.Table, step: str) -> ir.BooleanValue:
     return a.action == step
 
 
+def _later_step_pairs(ctx: Context, steps: Sequence[str]) -> ir.Table:
+    """The (component, action) pairs ever seen (from `activity_firsts`) that match a step after the first, with
+    `_s{k}`: whether they match step k (k ≥ 1). The step predicates depend on the component and action only, so
+    joining raw events with this small table both prunes them and flags them."""
+    pairs = ctx.table("activity_firsts").select("component", "action").distinct()
+    if ACTIVATION in steps[1:]:
+        pairs = activation_flag(ctx, pairs)
+    flags = {f"_s{k}": _step_match(ctx, pairs, steps[k]) for k in range(1, len(steps))}
+    pairs = pairs.select("component", "action", **flags)
+    anyof = functools.reduce(operator.or_, (pairs[c] for c in flags))
+    return pairs.filter(anyof).rename(_c="component", _a="action")
+
+
 def _funnel_fill(ctx: Context) -> Sequence[dict[str, Any]]:
     return [{"step": s, "step_index": i} for i, s in enumerate(funnel_steps(ctx))]
 
@@ -252,35 +281,51 @@ def funnel(ctx: Context) -> ir.Table:
     step k−1's (the same event may serve both) and at most `adoption.funnel_window` after entering (boundary
     included); events after --until are not seen."""
     steps = funnel_steps(ctx)
-    a = unit_events(ctx)
-    if ACTIVATION in steps:
-        a = activation_flag(ctx, a)
-    a = a.mutate(**{f"_s{k}": _step_match(ctx, a, step) for k, step in enumerate(steps)})
-    a = a.select("gkey", "unit", "ts", *(f"_s{k}" for k in range(len(steps))))
-    first = a.filter(a._s0)
-    entrants = first.group_by(["gkey", "unit"]).aggregate(t0=first.ts.min())
+    n = len(steps)
+    # entrants: the first-ever step-0 event per unit, from the first event of every (team, actor, component,
+    # action) — the step predicates depend on the component and action only
+    f = _keyed(ctx, ctx.before_end(ctx.activity_firsts(), "ts"))
+    if steps[0] == ACTIVATION:
+        f = activation_flag(ctx, f)
+    f = f.filter(_step_match(ctx, f, steps[0]))
+    entrants = f.group_by(["gkey", "unit"]).aggregate(t0=f.ts.min())
     entrants = entrants.filter(
         entrants.t0 >= ibis.literal(ctx.window_start), entrants.t0 < ibis.literal(ctx.window_end)
-    ).rename(_g="gkey", _u="unit")
-    # one pass: each entrant's events from entering to the end of the funnel window (its step-0 event included)
-    deadline = entrants.t0 + ibis.interval(seconds=int(ctx.settings.adoption.funnel_window.total_seconds()))
-    entrants = entrants.mutate(deadline=deadline)
-    j = a.join(entrants, [a.gkey == entrants._g, a.unit == entrants._u])
+    )
+    # later steps need the order of events: the raw events that may match one (pruned before the join with
+    # people, which resolves their team as `ctx.activity()` does), from entering to the end of the funnel
+    # window (the step-0 event itself included)
+    raw = ctx.in_window(ctx.table("activity"), "ts")  # at or after entering, which is in the window
+    pairs = _later_step_pairs(ctx, steps)
+    raw = raw.join(pairs, [raw.component == pairs._c, raw.action == pairs._a])
+    people = ctx.table("people").select(_pid="id", _pteam="team")
+    r = raw.left_join(people, raw.actor == people._pid)
+    team = ibis.coalesce(r.team, r._pteam)
+    a = _keyed(ctx, r.select("ts", "actor", "component", *(f"_s{k}" for k in range(1, n)), team=team))
+    a = a.select("gkey", "unit", "ts", *(f"_s{k}" for k in range(1, n)))
+    e = entrants.rename(_g="gkey", _u="unit")
+    deadline = e.t0 + ibis.interval(seconds=int(ctx.settings.adoption.funnel_window.total_seconds()))
+    e = e.mutate(deadline=deadline)
+    j = a.join(e, [a.gkey == e._g, a.unit == e._u])
     j = j.filter(j.ts >= j.t0, j.ts <= j.deadline).drop("_g", "_u", "deadline")
     # step k is reached at the first step-k event at or after step k-1 was reached (greedy = earliest)
     per_unit = ibis.window(group_by=["gkey", "unit"])
-    for k in range(1, len(steps)):
+    for k in range(1, n):
         hit = j[f"_s{k}"] & (j.ts >= j[f"t{k - 1}"])
         j = j.mutate(**{f"t{k}": ibis.ifelse(hit, j.ts, ibis.null().cast("timestamp")).min().over(per_unit)})
-    units = j.group_by(["gkey", "unit"]).aggregate(**{f"t{k}": j[f"t{k}"].min() for k in range(len(steps))})
+    reached = j.group_by(["gkey", "unit"]).aggregate(**{f"t{k}": j[f"t{k}"].min() for k in range(1, n)})
+    reached = reached.rename(_g="gkey", _u="unit")
+    # every entrant counts, also one without any later-step event
+    u = entrants.left_join(reached, [entrants.gkey == reached._g, entrants.unit == reached._u])
+    units = u.select("gkey", "unit", "t0", *(f"t{k}" for k in range(1, n)))
     units = units.mutate(period_start=ctx.bucket(units.t0))
     agg = units.group_by(["period_start", "gkey"]).aggregate(
-        entered=units.unit.nunique(), **{f"c{k}": units[f"t{k}"].count() for k in range(len(steps))}
+        entered=units.unit.nunique(), **{f"c{k}": units[f"t{k}"].count() for k in range(n)}
     )
     # one row per step: unnest the step indexes (referencing `agg` once keeps Spark from recomputing it)
-    rows = agg.mutate(step_index=ibis.range(0, len(steps)).unnest())
+    rows = agg.mutate(step_index=ibis.range(0, n).unnest())
     rows = rows.mutate(step_index=rows.step_index.cast("int64"))
-    converted = ibis.cases(*((rows.step_index == k, rows[f"c{k}"]) for k in range(len(steps))))
+    converted = ibis.cases(*((rows.step_index == k, rows[f"c{k}"]) for k in range(n)))
     step = ibis.cases(*((rows.step_index == k, ibis.literal(name)) for k, name in enumerate(steps)))
     return rows.select(
         "period_start",
