@@ -53,7 +53,7 @@ def _keyed(ctx: Context, t: ir.Table) -> ir.Table:
 def unit_events(ctx: Context) -> ir.Table:
     """Activity before the window's end, per day (`ctx.activity_days()`: `ts` is the day's first event), with
     `unit` and `gkey`."""
-    return _keyed(ctx, ctx.before_end(ctx.activity_days(), "ts"))
+    return _keyed(ctx, ctx.before_end(ctx.activity_days(unit=ctx.unit("team")), "ts"))
 
 
 def _group(gkey: ir.StringValue) -> ir.StringValue:
