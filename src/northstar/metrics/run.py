@@ -6,14 +6,20 @@ The shape is DESIGN.md §6: `{"rows": [{"metric", "period", "period_start", "by"
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from functools import lru_cache
+from itertools import compress, filterfalse, product, repeat
+from operator import itemgetter
+from typing import Any, cast
 
 import ibis
+import numpy as np
 import pandas as pd
+from ibis.common.graph import Graph
 
 from northstar.metrics import catalog
 from northstar.metrics.context import Context, Query, period_floor, period_starts
@@ -114,76 +120,266 @@ def _clean(v: Any) -> Any:
     return v
 
 
-def _frame_rows(df: pd.DataFrame) -> list[dict[str, Any]]:
-    cols = list(df.columns)
-    return [{c: _clean(v) for c, v in zip(cols, rec, strict=True)} for rec in df.itertuples(index=False, name=None)]
+_PLAIN = frozenset({str, type(None)})
+_SCALARS = frozenset({str, type(None), int, bool, float})
+_DATETIMES = (np.dtype("datetime64[s]"), np.dtype("datetime64[ms]"), np.dtype("datetime64[us]"))
+_NONE: Any = None
 
 
-def _grid_fill(
-    m: catalog.Metric, ctx: Context, rows: list[dict[str, Any]], periods: list[datetime]
-) -> list[dict[str, Any]]:
-    """Add the empty periods: null value (0 for counts) and n = 0, for every group and fill key seen."""
-    fills: list[dict[str, Any]] = [dict(f) for f in (m.fill(ctx) if m.fill else [{}])]
-    groups = sorted({r["group"] for r in rows if r["group"] is not None}) if ctx.by else [None]
-    have = {(r["period_start"], r["group"], *(r.get(k) for k in fills[0])) for r in rows}
-    out = list(rows)
-    for p in periods:
-        for g in groups:
-            for f in fills:
-                key = (p, g, *f.values())
-                if key in have:
-                    continue
-                row: dict[str, Any] = {"period_start": p, "group": g, "value": 0.0 if m.is_count else None, "n": 0}
-                if m.is_count:
-                    row.update({k: 0 for k in m.extra})
-                row.update(f)
-                out.append(row)
-    return out
+def _column(s: pd.Series) -> list[Any]:
+    """The values of a result column as plain Python objects, a missing value (NaN, NaT, None) as None:
+    column-wise for the types an engine returns, `_clean` value by value for anything else."""
+    dtype = s.dtype
+    if isinstance(dtype, np.dtype):
+        a = s.to_numpy()
+        if dtype.kind in "iub":
+            return list(a.tolist())
+        if dtype.kind == "f":
+            missing = np.isnan(a)
+            if missing.any():
+                o = a.astype(object)
+                o[missing] = None
+                return list(o.tolist())
+            return list(a.tolist())
+        if dtype in _DATETIMES:
+            return list(a.astype("datetime64[us]").tolist())  # datetime, NaT → None
+        if dtype.kind == "O":
+            values = list(a.tolist())
+            types = set(map(type, values))
+            if types <= _PLAIN:
+                return values
+            if types <= _SCALARS:
+                return [None if v.__class__ is float and v != v else v for v in values]
+            return [_clean(v) for v in values]
+    elif isinstance(dtype, pd.StringDtype) and dtype.na_value is not pd.NA:
+        return list(s.to_numpy(dtype=object, na_value=_NONE).tolist())
+    return [_clean(v) for v in s]
+
+
+def _iso(values: list[Any]) -> list[Any]:
+    """Datetimes as ISO dates, every other value as it is."""
+    try:
+        stamps = {v for v in set(values) if isinstance(v, datetime)}
+    except TypeError:  # an unhashable value
+        stamps = None
+    if stamps is not None and all(v.tzinfo is None for v in stamps):
+        if not stamps:
+            return values
+        # equal naive datetimes have the same date: convert each distinct one once
+        memo = {v: v.date().isoformat() for v in stamps}
+        return list(map(memo.get, values, values))
+    return [v.date().isoformat() if isinstance(v, datetime) else v for v in values]
+
+
+def _no_data(v: Any) -> bool:
+    return v in (None, 0)
 
 
 IDENTITY_EXTRAS = frozenset({"cohort", "offset", "step", "step_index", "state", "key", "slo", "severity", "dimension"})
+SORT_EXTRAS = ("cohort", "offset", "step", "state", "key")
 
 
-def _shape(m: catalog.Metric, ctx: Context, rows: list[dict[str, Any]], min_group: int) -> list[dict[str, Any]]:
-    """Rows in the output shape. Privacy: a row computed from fewer than `min_group` people shows neither
-    its value, nor its `n`, nor any extra that is not part of the row's identity."""
-    from_people = m.people_based or any("people" in r for r in rows)
-    shaped = []
-    for r in rows:
-        ps = r["period_start"]
-        value = r.get("value")
-        if value is not None and m.unit == "count" and float(value).is_integer():
-            value = int(value)
-        n = int(r.get("n") or 0)
-        out: dict[str, Any] = {
-            "metric": m.name,
-            "period": ctx.period,
-            "period_start": ps.date().isoformat() if isinstance(ps, datetime) else ps,
-            "by": ctx.by,
-            "group": r.get("group"),
-            "value": value,
-            "n": n,
-        }
-        for k in m.extra:
-            v = r.get(k)
-            out[k] = v.date().isoformat() if isinstance(v, datetime) else v
-        if from_people:
-            people = r.get("people")
-            has_data = (
-                value is not None
-                or n > 0
-                or any(r.get(k) not in (None, 0) for k in m.extra if k not in IDENTITY_EXTRAS)
-            )
-            hide = "people" in r and has_data and (people is None or int(people) < min_group)
-            out["suppressed"] = bool(hide)
-            if hide:
-                out["value"] = None
-                out["n"] = None
-                for k in m.extra:
-                    if k not in IDENTITY_EXTRAS:
-                        out[k] = None
-        shaped.append(out)
-    return shaped
+@dataclass
+class _Block:
+    """One metric's output rows, column by column in output key order, with the columns it sorts by."""
+
+    metric: str
+    keys: list[str]
+    columns: list[list[Any]]
+    sort: list[list[Any]]  # the sort key after the metric: period_start or "", group or "", str(extras)…
+
+    def __len__(self) -> int:
+        return len(self.columns[0]) if self.columns else 0
+
+    def rows(self) -> list[dict[str, Any]]:
+        """The rows, sorted (stable)."""
+        rows = list(map(_row_maker(tuple(self.keys)), *self.columns))
+        order = _order(self.sort, len(rows))
+        return rows if order is None else list(map(rows.__getitem__, order))
+
+
+@lru_cache(maxsize=256)
+def _row_maker(keys: tuple[str, ...]) -> Callable[..., dict[str, Any]]:
+    """A function of one value per key that returns the row dict (a dict display: twice as fast as
+    `dict(zip(keys, values))`, with the same result, even for a repeated key)."""
+    args = [f"_{i}" for i in range(len(keys))]
+    body = ", ".join(f"{k!r}: {a}" for k, a in zip(keys, args, strict=True))
+    return cast(Callable[..., dict[str, Any]], eval(f"lambda {', '.join(args)}: {{{body}}}"))
+
+
+def _ranks(values: list[Any]) -> np.ndarray[Any, np.dtype[np.int64]]:
+    """Each value's rank among the distinct values (equal values share one): the order of a sort key."""
+    rank = {v: i for i, v in enumerate(sorted(set(values)))}
+    return np.fromiter(map(rank.__getitem__, values), dtype=np.int64, count=len(values))
+
+
+def _order(sort: list[list[Any]], size: int) -> list[int] | None:
+    """The stable sort order of rows by the key columns `sort` (None when they are in order already)."""
+    if not sort or size < 2:
+        return None
+    try:
+        order = np.lexsort([_ranks(c) for c in reversed(sort)])  # a stable sort, first column first
+    except TypeError:  # unhashable or incomparable key values: Python's sort decides (or raises)
+        keys = list(zip(*sort, strict=True))
+        result = sorted(range(size), key=keys.__getitem__)
+        return result
+    if (order[1:] > order[:-1]).all():
+        return None
+    return list(order.tolist())
+
+
+def _or_empty(values: list[Any]) -> list[Any]:
+    """`v or ""` for every value."""
+    if set(map(type, values)) <= _PLAIN:
+        return [v or "" for v in values] if None in values or "" in values else values
+    return [v or "" for v in values]
+
+
+def _str(values: list[Any]) -> list[str]:
+    return values if set(map(type, values)) <= {str} else list(map(str, values))
+
+
+def _grid_cells(
+    m: catalog.Metric,
+    fills: list[dict[str, Any]],
+    cols: dict[str, list[Any]],
+    size: int,
+    periods: list[datetime],
+    groups: list[Any],
+) -> dict[str, list[Any]]:
+    """The rows that fill the grid, column by column (`people?`: whether the row has a `people` field):
+    one for every period × group × fill key that has no row, with a null value (0 for counts, and 0 for the
+    count's extras), n = 0 and the fill key's fields."""
+    base: dict[str, Any] = {"value": 0.0 if m.is_count else None, "n": 0}
+    if m.is_count:
+        base.update({k: 0 for k in m.extra})
+    fields = ["period_start", "group", "value", "n", "people", *m.extra]
+    keys = list(fills[0])
+    none = [None] * size
+    fill_key = zip(*(cols.get(k, none) for k in keys), strict=True) if keys else repeat((), size)
+    have = set(zip(cols["period_start"], cols["group"], fill_key, strict=False))  # repeat() is endless
+    fill_values = [tuple(f.values()) for f in fills]
+    out: dict[str, list[Any]] = {}
+    if all(list(f) == keys for f in fills) and not {"period_start", "group"} & set(keys):
+        # every fill has the same keys (the usual case): the cells are (period, group, fill values)
+        cells = list(filterfalse(have.__contains__, product(periods, groups, fill_values)))
+        for f in fields:
+            if f in keys:
+                j = keys.index(f)
+                out[f] = [fv[j] for _, _, fv in cells]
+            elif f == "period_start":
+                out[f] = list(map(itemgetter(0), cells))
+            elif f == "group":
+                out[f] = list(map(itemgetter(1), cells))
+            else:
+                out[f] = [base.get(f)] * len(cells)
+        out["people?"] = ["people" in keys or "people" in base] * len(cells)
+        return out
+    # fills of different keys, or fills that set the period or the group
+    found = [(p, g, i) for p in periods for g in groups for i, fv in enumerate(fill_values) if (p, g, fv) not in have]
+    for f in fields:
+        out[f] = [
+            fills[i][f] if f in fills[i] else p if f == "period_start" else g if f == "group" else base.get(f)
+            for p, g, i in found
+        ]
+    out["people?"] = ["people" in fills[i] or "people" in base for _, _, i in found]
+    return out
+
+
+def _metric_rows(
+    m: catalog.Metric,
+    ctx: Context,
+    df: pd.DataFrame,
+    periods: list[datetime],
+    first: datetime,
+    until: datetime,
+    min_group: int,
+) -> _Block:
+    """One metric's result frame in the output shape, column-wise: keep the rows of the window's periods,
+    fill the period grid (`m.gridded`), apply privacy suppression, shape and sort the rows.
+
+    Fill: every period × group seen (× fill key) without a row gets one with a null value (0 for counts,
+    and 0 for the count's extras) and n = 0. Privacy: a row computed from fewer than `min_group` people
+    shows neither its value, nor its `n`, nor any extra that is not part of the row's identity."""
+    cols: dict[str, list[Any]] = {str(c): _column(df[c]) for c in df.columns}
+    size = len(df)
+    starts = cols["period_start"]
+    keep = [p is None or first <= p < until for p in starts]
+    if not all(keep):
+        cols = {c: list(compress(v, keep)) for c, v in cols.items()}
+        size = len(cols["period_start"])
+    has_people = "people" in cols
+    fields = ["period_start", "group", "value", "n", "people", *m.extra]
+    # the row fields: frame rows first (a field the frame lacks is None), then the grid's filled rows
+    data: dict[str, list[Any]] = {f: cols[f] if f in cols else [None] * size for f in fields}
+    people_here: list[bool] = [has_people] * size
+
+    if m.gridded:
+        fills: list[dict[str, Any]] = [dict(f) for f in (m.fill(ctx) if m.fill else [{}])]
+        groups = sorted({g for g in cols["group"] if g is not None}) if ctx.by else [None]
+        added = _grid_cells(m, fills, cols, size, periods, groups)
+        for f in fields:
+            data[f] = data[f] + added[f]
+        people_here = people_here + added["people?"]
+    rows = len(people_here)
+
+    # shape
+    from_people = m.people_based or any(people_here)
+    value = data["value"]
+    if m.unit == "count":
+        value = [int(v) if v is not None and float(v).is_integer() else v for v in value]
+    n: list[Any] = [int(v or 0) for v in data["n"]]
+    extras = {k: _iso(data[k]) for k in m.extra}
+    suppressed: list[bool] = []
+    if from_people:
+        others = [data[k] for k in m.extra if k not in IDENTITY_EXTRAS]
+        extra_data = [not all(map(_no_data, t)) for t in zip(*others, strict=True)] if others else [False] * rows
+        suppressed = [
+            bool(here and (v is not None or k > 0 or e) and (p is None or int(p) < min_group))
+            for here, v, k, e, p in zip(people_here, value, n, extra_data, data["people"], strict=True)
+        ]
+        if any(suppressed):
+            value = [None if h else v for h, v in zip(suppressed, value, strict=True)]
+            n = [None if h else v for h, v in zip(suppressed, n, strict=True)]
+            for k in m.extra:
+                if k not in IDENTITY_EXTRAS:
+                    extras[k] = [None if h else v for h, v in zip(suppressed, extras[k], strict=True)]
+    out: dict[str, list[Any]] = {
+        "metric": [m.name] * rows,
+        "period": [ctx.period] * rows,
+        "period_start": _iso(data["period_start"]),
+        "by": [ctx.by] * rows,
+        "group": data["group"],
+        "value": value,
+        "n": n,
+    }
+    out.update(extras)
+    if from_people:
+        out["suppressed"] = suppressed
+    sort = [
+        _or_empty(out["period_start"]),
+        _or_empty(out["group"]),
+        *(_str(out[k]) for k in SORT_EXTRAS if k in out),
+    ]
+    return _Block(m.name, list(out), list(out.values()), sort)
+
+
+def _sorted_rows(blocks: list[_Block]) -> list[dict[str, Any]]:
+    """The rows of every block, sorted by metric, period_start, group, cohort, offset, step, state and key
+    (a stable sort: rows that tie keep their order)."""
+    by_metric: dict[str, list[_Block]] = {}
+    for b in blocks:
+        by_metric.setdefault(b.metric, []).append(b)
+    rows: list[dict[str, Any]] = []
+    for name in sorted(by_metric):
+        parts = by_metric[name]
+        if len(parts) == 1:
+            rows.extend(parts[0].rows())
+        else:  # the same metric asked for twice: its rows sort together
+            merged = [r for p in parts for r in p.rows()]
+            merged.sort(key=_sort_key)
+            rows.extend(merged)
+    return rows
 
 
 def _sort_key(r: dict[str, Any]) -> tuple[Any, ...]:
@@ -191,7 +387,7 @@ def _sort_key(r: dict[str, Any]) -> tuple[Any, ...]:
         r["metric"],
         r["period_start"] or "",
         r["group"] or "",
-        *(str(r.get(k, "")) for k in ("cohort", "offset", "step", "state", "key")),
+        *(str(r.get(k, "")) for k in SORT_EXTRAS),
     )
 
 
@@ -217,7 +413,11 @@ def compute(
     periods = [p for p in period_starts(since, until, query.period)]
     first = period_floor(since, query.period)
     whole_days = _is_midnight(since) and (query.until is None or _is_midnight(until))
+    min_group = int(getattr(getattr(settings, "privacy", None), "min_group_size", 5))
+    checks = _Checks(con)
+    shared = _Shared()
     result = Result()
+    blocks: list[_Block] = []
     for m in metrics:
         if progress:
             progress(m.name)
@@ -229,19 +429,96 @@ def compute(
             con=con, settings=settings, query=query, window_start=since, window_end=until, whole_days=whole_days
         )
         expr = m.compute(ctx)
-        df = con.execute(expr)
-        rows = _frame_rows(df)
-        rows = [r for r in rows if r["period_start"] is None or first <= r["period_start"] < until]
-        if m.gridded:
-            rows = _grid_fill(m, ctx, rows, periods)
-        min_group = int(getattr(getattr(settings, "privacy", None), "min_group_size", 5))
-        result.rows.extend(_shape(m, ctx, rows, min_group))
-        for scalar, message in ctx.checks:
-            n = con.execute(scalar)
+        df = con.execute(shared.rewrite(expr))
+        shared.add(expr, df)
+        blocks.append(_metric_rows(m, ctx, df, periods, first, until, min_group))
+        counts = checks.run([scalar for scalar, _ in ctx.checks])
+        for n, (_, message) in zip(counts, ctx.checks, strict=True):
             if n:
                 result.warnings.append(f"{m.name}: " + message.format(n=int(n)))
-    result.rows.sort(key=_sort_key)
+    result.rows = _sorted_rows(blocks)
     return result
+
+
+class _Shared:
+    """The results of the metrics computed so far in one `compute` call. A later metric whose expression
+    contains an earlier metric's whole expression (dora_band contains lead_time_for_changes,
+    change_failure_rate and failed_deployment_recovery_time) reads that result instead of computing it again.
+    Ibis expressions compare by structure, so "contains" is exact: the same tables, filters, window and
+    settings."""
+
+    def __init__(self) -> None:
+        self.results: dict[Any, tuple[Any, pd.DataFrame]] = {}
+
+    def add(self, expr: Any, df: pd.DataFrame) -> None:
+        with contextlib.suppress(AttributeError, TypeError):  # not an Ibis table: nothing to share
+            self.results[expr.op()] = (expr.schema(), df)
+
+    def rewrite(self, expr: Any) -> Any:
+        """`expr` with every earlier result it contains replaced by that result (as an in-memory table)."""
+        if not self.results:
+            return expr
+        try:
+            nodes = Graph.from_bfs(expr.op())
+        except AttributeError:
+            return expr
+        found = {n: self.results[n] for n in nodes if n in self.results}
+        if not found:
+            return expr
+        tables = {n: ibis.memtable(df, schema=schema).op() for n, (schema, df) in found.items()}
+        return expr.op().replace(tables).to_expr()
+
+
+class _Checks:
+    """The data-warning scalars of one `compute` call: each distinct one executed once (several metrics
+    share checks, e.g. dora_band repeats the lead-time and recovery-time ones), and a metric's new integer
+    checks executed together, as one single-row query."""
+
+    def __init__(self, con: Any) -> None:
+        self.con = con
+        self.done: dict[Any, Any] = {}
+
+    @staticmethod
+    def _key(scalar: Any) -> Any:
+        """The scalar's expression (Ibis nodes compare and hash by structure); None when it has none."""
+        try:
+            key = scalar.op()
+            hash(key)
+        except (AttributeError, TypeError):
+            return None
+        return key
+
+    def run(self, scalars: Sequence[Any]) -> list[Any]:
+        """The value of each scalar, in order."""
+        keys = [self._key(s) for s in scalars]
+        todo = {k: s for k, s in zip(keys, scalars, strict=True) if k is not None and k not in self.done}
+        together = {k: s for k, s in todo.items() if _is_integer_scalar(s)}
+        if len(together) > 1:
+            with contextlib.suppress(Exception):  # an engine that cannot combine them: one query each, below
+                self.done.update(self._together(together))
+        for k, s in todo.items():
+            if k not in self.done:
+                self.done[k] = self.con.execute(s)
+        return [self.con.execute(s) if k is None else self.done[k] for k, s in zip(keys, scalars, strict=True)]
+
+    def _together(self, scalars: dict[Any, Any]) -> dict[Any, Any]:
+        names = [f"_check{i}" for i in range(len(scalars))]
+        parts = [s.name(name).as_table() for name, s in zip(names, scalars.values(), strict=True)]
+        t = parts[0]
+        for p in parts[1:]:
+            t = t.cross_join(p)
+        df = self.con.execute(t)
+        if len(df) != 1:
+            raise ValueError("the combined checks did not give one row")
+        row = df.iloc[0]
+        return {k: None if pd.isna(row[name]) else int(row[name]) for k, name in zip(scalars, names, strict=True)}
+
+
+def _is_integer_scalar(scalar: Any) -> bool:
+    try:
+        return bool(scalar.type().is_integer())
+    except AttributeError:
+        return False
 
 
 def rows_by_metric(rows: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
