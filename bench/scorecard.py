@@ -185,8 +185,43 @@ def _ingest_sql(data: Path, db: Path) -> dict[str, float]:
     return timings
 
 
+def groups(scorecard: dict[str, str | None]) -> dict[str | None, list[str]]:
+    """The scorecard as `northstar metrics` runs it: one call per breakdown, with that breakdown's metrics."""
+    out: dict[str | None, list[str]] = {}
+    for name, by in scorecard.items():
+        out.setdefault(by, []).append(name)
+    return out
+
+
+def worker_migrate(db: Path) -> dict[str, Any]:
+    """Bring the store to this northstar's schema version (a kept store may be older; a store loaded with
+    `--ingest sql` has no derived tables yet): what the next `northstar ingest` would do first."""
+    import duckdb
+
+    from northstar.store import SCHEMA_VERSION, Store
+
+    t0 = time.perf_counter()
+    with duckdb.connect(str(db), read_only=True) as con:
+        has_meta = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'meta'").fetchone()
+        row = (
+            con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            if has_meta and has_meta[0]
+            else None
+        )
+    version = int(row[0]) if row else 0
+    if version != SCHEMA_VERSION:
+        Store.open(db).close()  # a writable open migrates
+    return {"wall": time.perf_counter() - t0, "from": version, "to": SCHEMA_VERSION}
+
+
 def worker_northstar(db: Path, meta: dict[str, Any], scorecard: dict[str, str | None]) -> dict[str, Any]:
-    """Compute the scorecard through northstar on the DuckDB store, one metric at a time (for timings)."""
+    """Compute the scorecard through northstar on the DuckDB store: one `compute()` per breakdown (what one
+    `northstar metrics --by …` call does), so that what a run shares between its metrics counts.
+
+    `group_timings` are the calls' wall times. `timings` per metric are the time from `compute`'s progress
+    callback for the metric to the one for the next (its expression, query, checks and rows), the last
+    metric of a call also holding the call's final sort and row building. A call that fails is repeated one
+    metric at a time, so that a metric being written right now does not hide the others."""
     import ibis
 
     from northstar.config import Settings
@@ -200,28 +235,51 @@ def worker_northstar(db: Path, meta: dict[str, Any], scorecard: dict[str, str | 
     con.raw_sql(f"SET threads={DUCKDB_THREADS}; SET memory_limit='{DUCKDB_MEMORY}'; SET TimeZone='UTC'")
     rows: list[dict[str, Any]] = []
     timings: dict[str, float] = {}
+    group_timings: dict[str, float] = {}
     errors: dict[str, str] = {}
     warnings: list[str] = []
-    for name, by in scorecard.items():
+    for by, names in groups(scorecard).items():
+        query = Query(period="week", by=by, since=since, until=until)
+        marks: list[tuple[str, float]] = []
         t = time.perf_counter()
         try:
-            res = compute(con, [name], Query(period="week", by=by, since=since, until=until), settings)
-        except Exception as exc:  # a metric being written right now may fail: report it, keep going
-            errors[name] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}"
-            timings[name] = time.perf_counter() - t
+            res = compute(con, names, query, settings, progress=_marker(marks))
+        except Exception as exc:  # a metric being written right now may fail: find it, keep the others
+            log(f"  ! northstar by {by}: {type(exc).__name__}: {str(exc).splitlines()[0][:200]} (one at a time now)")
+            for name in names:
+                t1 = time.perf_counter()
+                try:
+                    one = compute(con, [name], query, settings)
+                except Exception as exc1:
+                    errors[name] = f"{type(exc1).__name__}: {str(exc1).splitlines()[0][:300]}"
+                    timings[name] = time.perf_counter() - t1
+                    continue
+                timings[name] = time.perf_counter() - t1
+                rows.extend(one.rows)
+                warnings.extend(one.warnings)
+            group_timings[str(by)] = time.perf_counter() - t
             continue
-        timings[name] = time.perf_counter() - t
+        end = time.perf_counter()
+        group_timings[str(by)] = end - t
+        for (name, start), (_, stop) in zip(marks, [*marks[1:], ("", end)], strict=True):
+            timings[name] = stop - start
         rows.extend(res.rows)
         warnings.extend(res.warnings)
     wall = time.perf_counter() - t0
     return {
         "wall": wall,
         "timings": timings,
+        "group_timings": group_timings,
         "rows": rows,
         "errors": errors,
         "warnings": warnings,
         "base_rss_mib": base,
     }
+
+
+def _marker(marks: list[tuple[str, float]]) -> Any:
+    """A `compute` progress callback that notes when each metric starts."""
+    return lambda name: marks.append((name, time.perf_counter()))
 
 
 def worker_profile(db: Path, meta: dict[str, Any], scorecard: dict[str, str | None]) -> dict[str, Any]:
@@ -237,12 +295,18 @@ def worker_profile(db: Path, meta: dict[str, Any], scorecard: dict[str, str | No
     since, until = datetime.fromisoformat(meta["since"]), datetime.fromisoformat(meta["until"])
     con = ibis.duckdb.connect(str(db), read_only=True)
     con.raw_sql(f"SET threads={DUCKDB_THREADS}; SET memory_limit='{DUCKDB_MEMORY}'; SET TimeZone='UTC'")
+    # as `compute` decides it: the window is whole days (midnight to midnight), so rollups answer
+    whole_days = since == datetime(since.year, since.month, since.day) and until == datetime(
+        until.year, until.month, until.day
+    )
     out: dict[str, dict[str, float]] = {}
     for name, by in scorecard.items():
         query = Query(period="week", by=by, since=since, until=until)
         try:
             t0 = time.perf_counter()
-            ctx = Context(con=con, settings=settings, query=query, window_start=since, window_end=until)
+            ctx = Context(
+                con=con, settings=settings, query=query, window_start=since, window_end=until, whole_days=whole_days
+            )
             expr = catalog.get(name).compute(ctx)
             t1 = time.perf_counter()
             sql = ibis.to_sql(expr, dialect="duckdb")
@@ -333,6 +397,8 @@ def worker_main(kind: str, spec: Path, result: Path) -> int:
     out: dict[str, Any]
     if kind == "ingest":
         out = worker_ingest(a["data"], a["db"], a["how"])
+    elif kind == "migrate":
+        out = worker_migrate(a["db"])
     elif kind == "northstar":
         out = worker_northstar(a["db"], a["meta"], a["plan"])
     elif kind == "profile":
@@ -486,9 +552,13 @@ def run_size(events: int, args: argparse.Namespace, scorecard: dict[str, str | N
             f"ingest    {_fmt_s(ingest['wall'])} (Parquet → DuckDB store via {args.ingest}, "
             f"peak RSS {ingest['peak_rss_mib']:.0f} MiB)"
         )
-    log(f"northstar computing {len(scorecard)} metrics …")
+    migrate = run_child("migrate", {"db": db}, tmp)
+    if migrate["from"] != migrate["to"]:
+        log(f"store     schema version {migrate['from']} → {migrate['to']} in {_fmt_s(migrate['wall'])}")
+    log(f"northstar computing {len(scorecard)} metrics, one call per breakdown …")
     ns = run_child("northstar", {"db": db, "meta": meta, "plan": scorecard}, tmp)
     log(f"northstar {_fmt_s(ns['wall'])}, peak RSS {ns['peak_rss_mib']:.0f} MiB ({len(ns['rows']):,} rows)")
+    log("          " + ", ".join(f"by {by}: {_fmt_s(t)}" for by, t in ns["group_timings"].items()))
     for name, err in ns["errors"].items():
         log(f"  ! northstar {name}: {err}")
     out: dict[str, Any] = {
@@ -497,7 +567,10 @@ def run_size(events: int, args: argparse.Namespace, scorecard: dict[str, str | N
         "rows": meta["rows"],
         "generate_s": gen_s,
         "ingest": {k: ingest[k] for k in ("wall", "timings", "peak_rss_mib", "base_rss_mib", "how", "cpu_s")},
-        "northstar": {k: ns[k] for k in ("wall", "timings", "errors", "peak_rss_mib", "base_rss_mib", "cpu_s")},
+        "migrate": {k: migrate[k] for k in ("wall", "from", "to")},
+        "northstar": {
+            k: ns[k] for k in ("wall", "timings", "group_timings", "errors", "peak_rss_mib", "base_rss_mib", "cpu_s")
+        },
         "northstar_warnings": ns["warnings"],
     }
     if args.profile:
