@@ -2,16 +2,21 @@
 
 Traffic, errors, latency and utilisation come from `service_samples` (one row per service and interval,
 placed in the period containing the interval's start `ts`); latency from the derived long table
-`latency_buckets` (one row per cumulative Prometheus bucket of a sample). Incidents come from `incidents`.
-SLOs live in `northstar.metrics.slo`.
+`latency_buckets` (one row per cumulative Prometheus bucket of a sample) or, when the query window is whole
+UTC days (`ctx.whole_days`), from its daily sums `latency_daily`: the percentiles and budget attainment only
+ever read a period's histogram summed per bucket bound, and the sum of the days' sums is that sum. Incidents
+come from `incidents`. SLOs live in `northstar.metrics.slo`.
 
 Shared choices:
 - `n` is the number of samples for throughput and utilisation metrics, the number of requests for error
   rate and availability, and the number of histogram observations for latency metrics.
 - A period whose samples carry no requests (or no histogram observations) has a null ratio, never 0/0.
 - A histogram's total is its `+Inf` bucket; a histogram without one is read as if its highest bucket held
-  every observation. Samples of one service and period are expected to share bucket bounds (as Prometheus
-  expects for `sum by (le)`); when they don't, the latency percentiles warn.
+  every observation (`latency_buckets` carries that implied `+Inf` bucket). So when a period mixes samples
+  with and without `+Inf`, the summed `+Inf` bucket counts every sample's observations (before the implied
+  bucket was derived, the samples without one were left out of the total). Samples of one service and period
+  are expected to share bucket bounds (as Prometheus expects for `sum by (le)`); when they don't, the latency
+  metrics warn (a missing `+Inf` is not a different layout).
 - Durations are whole seconds (timestamps truncated to the second on every engine).
 """
 
@@ -34,6 +39,7 @@ __all__ = [
     "evaluation_instants",
     "group_key",
     "histogram_quantile",
+    "latency_histograms",
     "ratio",
     "requests_under",
 ]
@@ -111,33 +117,49 @@ def histogram_quantile(b: ir.Table, q: float, keys: list[str]) -> ir.Table:
     """Prometheus `histogram_quantile(q, sum by (le) (...))` per `keys` over the long bucket table `b`.
 
     Buckets are summed per `le` across samples; counts are made monotonic (cumulative max, as Prometheus
-    does); total = the summed +Inf bucket (the highest bucket when no sample has +Inf); rank = q × total; the
-    first finite bucket with count ≥ rank is interpolated linearly from its lower bound (the previous bound, 0
-    for the first bucket); a rank beyond every finite bucket returns the highest finite bound; no observations
-    → null. Returns `keys`, `value`, `total`.
+    does); total = the summed +Inf bucket (every histogram has one: `latency_buckets` adds it when a sample
+    lacks it; the highest count otherwise); rank = q × total; the first finite bucket with count ≥ rank is
+    interpolated linearly from its lower bound (the previous bound, 0 for the first bucket); a rank beyond
+    every finite bucket returns the highest finite bound; no observations → null. Returns `keys`, `value`,
+    `total`.
+
+    Without window functions (three aggregations, cheaper than the windows' sort): with monotonic counts the
+    first bucket whose count reaches the rank is the lowest bound whose *summed* count does (a running max
+    reaches the rank where a count first does), its monotonic count is its own (every count below it is
+    under the rank), and the count before it is the largest count below it.
     """
     summed = b.group_by([*keys, "le"]).aggregate(c=b["count"].sum())
-    cum = ibis.cumulative_window(group_by=[summed[k] for k in keys], order_by=summed.le)
-    mono = summed.mutate(c=summed.c.max().over(cum))
-    w = ibis.window(group_by=[mono[k] for k in keys], order_by=mono.le)
-    h = mono.mutate(
-        prev_c=ibis.coalesce(mono.c.lag().over(w), 0.0),
-        prev_le=mono.le.lag().over(w),
-        total=mono.c.max().over(ibis.window(group_by=[mono[k] for k in keys])),
+    none = ibis.null().cast("float64")
+    is_finite = _finite(summed.le)
+
+    def joined(agg: ir.Table) -> ir.Table:
+        # null-safe on every key (`group` is null without a breakdown)
+        r = agg.rename({f"_r_{k}": k for k in keys})
+        j = summed.join(r, [summed[k].identical_to(r[f"_r_{k}"]) for k in keys])
+        return j.drop(*(f"_r_{k}" for k in keys))
+
+    tot = summed.group_by(keys).aggregate(total=summed.c.max(), top=ibis.ifelse(is_finite, summed.le, none).max())
+    j = joined(tot)
+    rank = j.total * q
+    star = j.group_by(keys).aggregate(
+        at=ibis.ifelse(_finite(j.le) & (j.c >= rank), j.le, none).min(), total=j.total.max(), top=j.top.max()
     )
-    rank = h.total * q
+    j = joined(star)
+    below = j.le < j.at
+    h = j.group_by(keys).aggregate(
+        at=j.at.max(),
+        c=ibis.ifelse(j.le == j.at, j.c, none).max(),
+        prev_c=ibis.coalesce(ibis.ifelse(below, j.c, none).max(), 0.0),
+        prev_le=ibis.ifelse(below, j.le, none).max(),
+        total=j.total.max(),
+        top=j.top.max(),
+    )
     lower = ibis.coalesce(h.prev_le, 0.0)
-    interp = lower + (h.le - lower) * ratio(rank - h.prev_c, h.c - h.prev_c)
+    interp = lower + (h.at - lower) * ratio(h.total * q - h.prev_c, h.c - h.prev_c)
     # Prometheus: a first bucket with an upper bound ≤ 0 returns that bound
-    at = ibis.ifelse(h.prev_le.isnull() & (h.le <= 0), h.le, interp)
-    is_finite = _finite(h.le)
-    crossing = is_finite & (h.prev_c < rank) & (h.c >= rank)
-    g = h.group_by(keys).aggregate(
-        hit=ibis.ifelse(crossing, at, ibis.null().cast("float64")).max(),
-        top=ibis.ifelse(is_finite, h.le, ibis.null().cast("float64")).max(),
-        total=h.total.max(),
-    )
-    return g.select(*keys, value=ibis.ifelse(g.total > 0, ibis.coalesce(g.hit, g.top), ibis.null()), total=g.total)
+    hit = ibis.ifelse(h.prev_le.isnull() & (h.at <= 0), h.at, interp)
+    value = ibis.ifelse(h.total > 0, ibis.coalesce(hit, h.top), ibis.null())
+    return h.select(*keys, value=value, total=h.total)
 
 
 def requests_under(b: ir.Table, threshold: ir.NumericValue | float) -> ir.Table:
@@ -172,16 +194,36 @@ def requests_under(b: ir.Table, threshold: ir.NumericValue | float) -> ir.Table:
     return g.select(*keys, under=under, total=g.total)
 
 
+def latency_histograms(ctx: Context) -> ir.Table:
+    """The query window's histogram buckets as (`period_start`, `group`, `service`, `le`, `count`) rows whose sum
+    per bound is the period's summed histogram: one row per day, service and bound from `latency_daily` when the
+    window is whole days, one per sample and bound from `latency_buckets` otherwise. Sums over any set of
+    periods, groups and services are the same either way (counts are integers in practice; otherwise equal up
+    to the rounding of a different order of addition)."""
+    if ctx.whole_days:
+        d = ctx.in_window(ctx.table("latency_daily"), "day")
+        return d.select(
+            period_start=ctx.bucket(d.day), group=ctx.group(d), service=d.service, le=d.le, count=d["count"]
+        )
+    return _buckets(ctx).select("period_start", "group", "service", "le", "count")
+
+
 def _layout_check(ctx: Context) -> None:
-    """Warn when a service's samples in one period disagree on bucket bounds (summing by `le` then distorts)."""
+    """Warn when a service's samples in one period disagree on bucket bounds (summing by `le` then distorts).
+
+    Every histogram has a `+Inf` bucket, so its samples are the period's histogram samples: the layouts agree
+    when every bound has as many samples as the most frequent one (`+Inf`). Read from `latency_daily` (its
+    `samples` add up) when the window is whole days, from `latency_buckets` otherwise."""
     keys = ["period_start", "service"]
-    s = _samples(ctx)
-    s = s.filter(s.latency_buckets.notnull() & (s.latency_buckets != "{}"))
-    per_service = s.group_by(keys).aggregate(samples=s.count())
-    b = _buckets(ctx)
-    per_le = b.group_by([*keys, "le"]).aggregate(samples_le=b.count())
-    j = per_le.join(per_service, keys)
-    bad = j.filter(j.samples_le != j.samples)
+    if ctx.whole_days:
+        d = ctx.in_window(ctx.table("latency_daily"), "day")
+        d = d.mutate(period_start=ctx.bucket(d.day))
+        per_le = d.group_by([*keys, "le"]).aggregate(samples=d.samples.sum())
+    else:
+        b = _buckets(ctx)
+        per_le = b.group_by([*keys, "le"]).aggregate(samples=b.count())
+    g = per_le.group_by(keys).aggregate(lo=per_le.samples.min(), hi=per_le.samples.max())
+    bad = g.filter(g.lo != g.hi)
     ctx.check(
         bad.service.nunique(),
         "{n} service(s) have samples with different histogram bucket bounds in one period; percentiles sum "
@@ -246,7 +288,7 @@ def availability(ctx: Context) -> ir.Table:
 # -- latency --------------------------------------------------------------------------------------------
 def _latency_quantile(ctx: Context, q: float) -> ir.Table:
     _layout_check(ctx)
-    h = histogram_quantile(_buckets(ctx), q, ["period_start", "group"])
+    h = histogram_quantile(latency_histograms(ctx), q, ["period_start", "group"])
     return h.select("period_start", "group", value=h.value.cast("float64"), n=as_count(h.total))
 
 
@@ -292,7 +334,7 @@ def latency_budget_attainment(ctx: Context) -> ir.Table:
     if not budgets:
         return empty_result(ctx)
     _layout_check(ctx)
-    b = _buckets(ctx)
+    b = latency_histograms(ctx)
     b = b.filter(b.service.isin(list(budgets)))
     keys = ["period_start", "group", "service"]
     summed = b.group_by([*keys, "le"]).aggregate(count=b["count"].sum())
