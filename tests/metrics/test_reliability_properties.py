@@ -3,7 +3,11 @@
 - availability + error_rate = 1 in every period with requests;
 - latency_p50 ≤ latency_p95 ≤ latency_p99;
 - the latency percentiles equal a brute-force Prometheus `histogram_quantile` written here in plain Python over
-  the summed histograms, and latency budget attainment a brute-force interpolation;
+  the summed histograms, and latency budget attainment a brute-force interpolation; also with samples of one
+  period disagreeing on bounds or without `+Inf` (read as if its highest bucket held every observation), where
+  the layout warning names exactly the services whose samples disagree;
+- the latency metrics and their warning are the same read from the daily rollup (`ctx.whole_days`) as from
+  the per-sample buckets, for any window of whole days;
 - nps ∈ [−100, 100].
 """
 
@@ -19,7 +23,8 @@ from hypothesis import strategies as st
 
 from northstar.config import Settings
 from northstar.engines import connect_duckdb, load_tables
-from northstar.metrics import Query, compute
+from northstar.metrics import Query, catalog, compute
+from northstar.metrics.context import Context
 from northstar.records import validate_record
 from northstar.schema import rows_to_arrow
 
@@ -143,6 +148,108 @@ def test_latency_percentiles_and_budget_match_brute_force(
     else:
         assert values[0] <= values[1] + 1e-12 and values[1] <= values[2] + 1e-12
     assert _close(got[("latency_budget_attainment", week)], attainment(budget, summed)), (budget, summed)
+
+
+@st.composite
+def mixed_samples(draw: Any) -> list[dict[str, Any]]:
+    """Samples over two weeks and two services drawing from a few bucket layouts, some without `+Inf`, some
+    with an empty histogram or none."""
+    layouts = draw(st.lists(st.sets(st.sampled_from(BOUNDS), min_size=0, max_size=4), min_size=1, max_size=3))
+    out = []
+    for i in range(draw(st.integers(1, 12))):
+        kind = draw(st.sampled_from(["hist", "hist", "hist", "no_inf", "empty", "none"]))
+        layout = sorted(draw(st.sampled_from(layouts)))
+        steps = draw(st.lists(st.integers(0, 50), min_size=len(layout) + 1, max_size=len(layout) + 1))
+        counts = [float(sum(steps[: j + 1])) for j in range(len(steps))]
+        h: dict[str, float] | None = {repr(le): counts[j] for j, le in enumerate(layout)}
+        if kind == "hist":
+            h = {**(h or {}), "+Inf": counts[-1]}
+        elif kind == "empty":
+            h = {}
+        elif kind == "none":
+            h = None
+        out.append(
+            {
+                "id": f"s{i}",
+                "service": draw(st.sampled_from(["svc0", "svc1"])),
+                "ts": (START + timedelta(hours=draw(st.integers(0, 14 * 24 - 1)))).isoformat(),
+                "requests": counts[-1],
+                "errors": 0,
+                "latency_buckets": h,
+            }
+        )
+    return out
+
+
+def _with_implied_inf(h: dict[str, float]) -> dict[str, float]:
+    return h if not h or "+Inf" in h else {**h, "+Inf": max(h.values())}
+
+
+def _week(ts: str) -> str:
+    return (START + timedelta(days=7 * ((datetime.fromisoformat(ts) - START).days // 7))).date().isoformat()
+
+
+@PROPS
+@given(samples=mixed_samples())
+def test_latency_percentiles_with_mixed_layouts_match_brute_force(con: Any, samples: list[dict[str, Any]]) -> None:
+    _load(con, {"service_samples": samples})
+    query = Query(period="week", by="service", since=QUERY.since, until=QUERY.until)
+    result = compute(con, ["latency_p50", "latency_p95", "latency_p99"], query, Settings())
+    got = {(r["metric"], r["period_start"], r["group"]): r for r in result.rows}
+    cells: dict[tuple[str, str], list[dict[str, float]]] = {}
+    for smp in samples:
+        if smp["latency_buckets"]:
+            cells.setdefault((_week(smp["ts"]), smp["service"]), []).append(_with_implied_inf(smp["latency_buckets"]))
+    for (week, svc), hists in cells.items():
+        summed = _summed(hists)
+        for name, q in (("latency_p50", 0.5), ("latency_p95", 0.95), ("latency_p99", 0.99)):
+            row = got[(name, week, svc)]
+            assert _close(row["value"], prometheus_quantile(q, summed)), (name, week, svc, summed)
+            assert row["n"] == round(summed[-1][1])
+    bad = {svc for (_, svc), hists in cells.items() if len({frozenset(h) for h in hists}) > 1}
+    layout = [w for w in result.warnings if "different histogram bucket bounds" in w]
+    assert {w.split(": ", 1)[0] for w in layout} == ({"latency_p50", "latency_p95", "latency_p99"} if bad else set())
+    assert all(f": {len(bad)} service(s)" in w for w in layout)
+
+
+def _direct(con: Any, name: str, by: str | None, cfg: dict[str, Any], whole_days: bool) -> Any:
+    """A metric's rows and data-warning counts, computed with `whole_days` forced either way."""
+    query = Query(period="week", by=by, since=QUERY.since, until=QUERY.until)
+    assert query.since is not None and query.until is not None
+    ctx = Context(
+        con=con,
+        settings=Settings.model_validate(cfg),
+        query=query,
+        window_start=query.since,
+        window_end=query.until,
+        whole_days=whole_days,
+    )
+    df = con.execute(catalog.get(name).compute(ctx))
+    rows = sorted(
+        (str(r["period_start"]), str(r["group"]), None if r["value"] != r["value"] else r["value"], int(r["n"]))
+        for r in df.to_dict("records")
+    )
+    return rows, [int(con.execute(scalar)) for scalar, _ in ctx.checks]
+
+
+@PROPS
+@given(
+    samples=mixed_samples(),
+    by=st.sampled_from([None, "service"]),
+    budget=st.sampled_from(BOUNDS) | st.floats(0.001, 20.0),
+)
+def test_latency_metrics_read_the_rollup_as_the_buckets(
+    con: Any, samples: list[dict[str, Any]], by: str | None, budget: float
+) -> None:
+    _load(con, {"service_samples": samples})
+    cfg = {"reliability": {"latency_budgets": {"svc0": budget, "svc1": 2 * budget}}}
+    for name in ("latency_p50", "latency_p95", "latency_p99", "latency_budget_attainment"):
+        rolled, rolled_checks = _direct(con, name, by, cfg, whole_days=True)
+        raw, raw_checks = _direct(con, name, by, cfg, whole_days=False)
+        assert rolled_checks == raw_checks, name
+        assert len(rolled) == len(raw), name
+        for a, b in zip(rolled, raw, strict=True):
+            assert a[:2] == b[:2] and a[3] == b[3] and _close(a[2], b[2]), (name, a, b)
 
 
 traffic = st.lists(

@@ -15,6 +15,12 @@ latest period. A sample belongs to a window [E − w, E) when its interval start
   the SLI is. The factors spend 2%, 5%, 10% and 10% of a 30-day budget in the long window; for an SLO window
   W the same shares of its budget give factor × W ÷ 30d (a calendar month uses that month's length). A
   window without traffic has a null burn rate, which never fires.
+
+A latency SLO reads the per-sample buckets (`latency_buckets`) of its one service, never the daily rollup:
+the short burn windows (5m … 6h) cut the day before every evaluation instant, so those days need samples
+anyway, and a day's summed histogram gives the per-sample interpolation only when its samples share bounds.
+Reading whole uncut days from `latency_daily` and the rest per sample was measured at 10M events (52 weekly
+instants) and was no faster: the query is small next to Ibis building and compiling it.
 """
 
 from __future__ import annotations
