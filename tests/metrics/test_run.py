@@ -414,23 +414,33 @@ def _dora_case(backend: Any) -> Query:
 DORA_AND_KEYS = ["lead_time_for_changes", "change_failure_rate", "failed_deployment_recovery_time", "dora_band"]
 
 
+def _checks_in(executed: list[Any], checks: set[Any]) -> list[Any]:
+    """The checks (scalar nodes) computed by each executed expression, in order."""
+    from ibis.common.graph import Graph
+
+    return [c for expr in executed for c in Graph.from_bfs(expr.op()) if c in checks]
+
+
 def test_checks_run_once_per_run_and_warn_as_before() -> None:
     con = connect_duckdb()
     query = _dora_case(con)
     alone_warnings: list[str] = []
-    alone_queries = 0
+    checks: set[Any] = set()
     for name in DORA_AND_KEYS:
         c = _Counting(con)
         res = compute(c, [name], query)
         alone_warnings += res.warnings
-        alone_queries += len(c.executed)
-    # alone: each metric's query, and its checks as one query (change_failure_rate has none)
-    assert alone_queries == 4 + 3
+        assert len(c.executed) == 1  # the metric's checks are computed in its own query
+        ctx = Context(con=con, settings=Settings(), query=query, window_start=query.since, window_end=query.until)  # type: ignore[arg-type]
+        catalog.get(name).compute(ctx)
+        checks |= {s.op() for s, _ in ctx.checks}
+    assert len(checks) == 4  # dora_band's are the lead-time and recovery-time ones
     c = _Counting(con)
     together = compute(c, DORA_AND_KEYS, query)
     assert together.warnings == alone_warnings
-    # together: dora_band's four checks are the lead-time and recovery-time ones, already run
-    assert len(c.executed) == 4 + 2
+    assert len(c.executed) == 4
+    computed = _checks_in(c.executed, checks)
+    assert sorted(map(hash, computed)) == sorted(map(hash, checks))  # each once
 
 
 def test_dora_band_reads_its_keys_from_the_same_run(backend: Any) -> None:
@@ -452,9 +462,17 @@ def test_dora_band_reads_its_keys_from_the_same_run(backend: Any) -> None:
     assert len(dora.op().find(ibis.expr.operations.InMemoryTable)) >= 3
 
 
-def test_a_warning_is_still_given_by_every_metric_that_checks() -> None:
+@pytest.mark.parametrize("good_change", [False, True], ids=["no-rows", "rows"])
+def test_a_warning_is_still_given_by_every_metric_that_checks(good_change: bool) -> None:
+    """The lead-time checks find a deployed change id without a change record and a negative lead time.
+    Without any other change the metric has no rows, so its checks cannot ride on its query: they run alone."""
+    from northstar.records import validate_record
+    from northstar.schema import rows_to_arrow
+
     con = connect_duckdb()
     changes = [{"id": "c1", "service": "s", "team": "t", "created_at": datetime(2026, 1, 7)}]
+    if good_change:
+        changes.append({"id": "c2", "service": "s", "team": "t", "created_at": datetime(2026, 1, 5)})
     deployments = [
         {
             "id": "d1",
@@ -463,12 +481,9 @@ def test_a_warning_is_still_given_by_every_metric_that_checks() -> None:
             "environment": "production",
             "status": "succeeded",
             "finished_at": datetime(2026, 1, 6),
-            "change_ids": ["c1", "c-unknown"],
+            "change_ids": ["c1", "c2", "c-unknown"],
         }
     ]
-    from northstar.records import validate_record
-    from northstar.schema import rows_to_arrow
-
     load_tables(
         con,
         {
@@ -480,6 +495,12 @@ def test_a_warning_is_still_given_by_every_metric_that_checks() -> None:
     )
     query = Query(period="week", since=datetime(2026, 1, 5), until=datetime(2026, 1, 19))
     res = compute(con, ["lead_time_for_changes", "dora_band"], query)
-    assert [w.split(":")[0] for w in res.warnings] == ["lead_time_for_changes"] * 2 + ["dora_band"] * 2
-    assert "1 change id(s)" in res.warnings[0] and "negative lead time" in res.warnings[1]
+    orphans = 1 if good_change else 2  # without c2's record, c2 is an orphan too
+    assert res.warnings[0] == (
+        f"lead_time_for_changes: {orphans} change id(s) deployed to production in the window have no change "
+        "record, so no lead time"
+    )
+    assert res.warnings[1].startswith("lead_time_for_changes: 1 change(s) whose first production deployment")
     assert res.warnings[2:] == [w.replace("lead_time_for_changes", "dora_band") for w in res.warnings[:2]]
+    lead = [r for r in res.rows if r["metric"] == "lead_time_for_changes" and r["n"]]
+    assert [r["value"] for r in lead] == ([86400.0] if good_change else [])

@@ -7,8 +7,9 @@ The shape is DESIGN.md §6: `{"rows": [{"metric", "period", "period_start", "by"
 from __future__ import annotations
 
 import contextlib
+import gc
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -429,15 +430,32 @@ def compute(
             con=con, settings=settings, query=query, window_start=since, window_end=until, whole_days=whole_days
         )
         expr = m.compute(ctx)
-        df = con.execute(shared.rewrite(expr))
+        scalars = [scalar for scalar, _ in ctx.checks]
+        df = checks.execute(shared.rewrite(expr), scalars)
         shared.add(expr, df)
-        blocks.append(_metric_rows(m, ctx, df, periods, first, until, min_group))
-        counts = checks.run([scalar for scalar, _ in ctx.checks])
+        with _gc_paused():
+            blocks.append(_metric_rows(m, ctx, df, periods, first, until, min_group))
+        counts = checks.run(scalars)
         for n, (_, message) in zip(counts, ctx.checks, strict=True):
             if n:
                 result.warnings.append(f"{m.name}: " + message.format(n=int(n)))
-    result.rows = _sorted_rows(blocks)
+    with _gc_paused():
+        result.rows = _sorted_rows(blocks)
     return result
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while the runner builds rows: they are lists and dicts of plain values
+    (no reference cycles), and the hundreds of thousands of them would otherwise set off repeated full
+    collections of everything the process holds."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 class _Shared:
@@ -472,7 +490,8 @@ class _Shared:
 class _Checks:
     """The data-warning scalars of one `compute` call: each distinct one executed once (several metrics
     share checks, e.g. dora_band repeats the lead-time and recovery-time ones), and a metric's new integer
-    checks executed together, as one single-row query."""
+    checks executed in the metric's own query (they count over the same intermediate tables, which the
+    engine then computes once), or together as one single-row query."""
 
     def __init__(self, con: Any) -> None:
         self.con = con
@@ -487,6 +506,37 @@ class _Checks:
         except (AttributeError, TypeError):
             return None
         return key
+
+    def execute(self, expr: Any, scalars: Sequence[Any]) -> pd.DataFrame:
+        """The result of the metric expression `expr`, computing its new integer `scalars` on the way: each
+        check is a column added to every row (a cross join with their single row), and dropped again."""
+        todo = {}
+        for s in scalars:
+            k = self._key(s)
+            if k is not None and k not in self.done and _is_integer_scalar(s):
+                todo[k] = s
+        columns = list(expr.columns)
+        names = [f"_northstar_check{i}" for i in range(len(todo))]
+        if not todo or set(names) & set(columns):
+            return self._frame(expr)
+        try:
+            parts = [s.name(name).as_table() for name, s in zip(names, todo.values(), strict=True)]
+            t = expr
+            for part in parts:
+                t = t.cross_join(part)
+            both = self._frame(t)
+        except Exception:  # the engine cannot combine them: the metric alone (its checks run one by one)
+            return self._frame(expr)
+        if len(both):  # no rows: no check values either (they run on their own)
+            row = both.iloc[0]
+            self.done.update(
+                {k: None if pd.isna(row[name]) else int(row[name]) for k, name in zip(todo, names, strict=True)}
+            )
+        return both[columns]
+
+    def _frame(self, expr: Any) -> pd.DataFrame:
+        df: pd.DataFrame = self.con.execute(expr)
+        return df
 
     def run(self, scalars: Sequence[Any]) -> list[Any]:
         """The value of each scalar, in order."""
