@@ -2,6 +2,10 @@
 
 The shape is DESIGN.md §6: `{"rows": [{"metric", "period", "period_start", "by", "group", "value", "n",
 ...extras, "suppressed"?}], "warnings": [...]}`.
+
+One `compute` call is one run: each metric's expression is executed once, with its data-warning checks in
+the same query; a check or a whole metric result that an earlier metric of the run already computed is not
+computed again. The rows are shaped column by column and turned into dicts once, at the end.
 """
 
 from __future__ import annotations
