@@ -4,11 +4,14 @@
   and every cell equals the share counted here from the events;
 - lifecycle: new + returning + resurrecting = units active in the period, and returning − dormant = units
   active in the previous period (both counted here, independently, from the events);
-- funnel: step 0 is 1 and the values never increase along the steps.
+- funnel: step 0 is 1 and the values never increase along the steps; and, for random step lists (action
+  names, first_activity, activation, value), activation rules, teams from people and windows (whole days or
+  not), every share equals the greedy walk done here event by event.
 """
 
 from __future__ import annotations
 
+import random
 from collections import defaultdict
 from datetime import datetime, timedelta
 from itertools import pairwise
@@ -168,3 +171,165 @@ def test_funnel_values_never_increase_along_the_steps(
         assert len(shares) == 3 and shares[0] == 1.0
         assert all(0.0 <= v <= 1.0 for v in shares)
         assert all(a >= b for a, b in pairwise(shares)), shares
+
+
+# -- funnel against a walk over the events ----------------------------------------------------------------
+STEP_NAMES = ("first_activity", "activation", "value", "login", "first_pipeline", "deploy", "register_model")
+FUNNEL_ACTIONS = ("login", "first_pipeline", "deploy", "register_model")
+COMPONENTS = ("orch", "registry")
+DEFAULT = ["first_activity", "activation", "value"]
+
+funnel_event = st.tuples(
+    st.integers(0, len(TEAMS) - 1),
+    st.integers(-3, 30),  # days after --since (a few before: history)
+    st.integers(0, 23),
+    st.sampled_from((0, 30)),  # minutes: events of one team on one day, in order, and ties
+    st.integers(0, len(FUNNEL_ACTIONS) - 1),
+    st.integers(0, len(COMPONENTS) - 1),
+    st.booleans(),  # the event carries its team (else it comes from people)
+)
+Event = tuple[int, int, int, int, int, int, bool]
+
+
+def _walk(
+    events: list[tuple[str, datetime, str, str]],
+    steps: list[str],
+    match: Any,
+    window: timedelta,
+    until: datetime,
+    period: str,
+) -> dict[str, list[int]]:
+    """Per entry period: [entered, reached step 1, …] by the definition, one team at a time."""
+    out: dict[str, list[int]] = {}
+    for team in sorted({e[0] for e in events}):
+        seen = sorted((ts, comp, action) for t, ts, comp, action in events if t == team and ts < until)
+        starts = [ts for ts, comp, action in seen if match(steps[0], comp, action)]
+        if not starts or not SINCE <= starts[0] < until:
+            continue
+        t = starts[0]
+        row = out.setdefault(period_floor(t, period).date().isoformat(), [0] * len(steps))
+        row[0] += 1
+        for k in range(1, len(steps)):
+            hits = [ts for ts, comp, action in seen if match(steps[k], comp, action) and t <= ts <= starts[0] + window]
+            if not hits:
+                break
+            t = hits[0]
+            row[k] += 1
+    return out
+
+
+def _check_funnel(
+    con: Any,
+    events: list[Event],
+    steps: list[str],
+    period: str,
+    until: datetime,
+    window: timedelta,
+    configured: tuple[str, ...],
+    declared: bool,
+    value: tuple[str, ...],
+) -> dict[str, list[int]]:
+    rows, seen = [], []
+    for i, (team, day, hour, minute, action, comp, own) in enumerate(events):
+        ts = SINCE + timedelta(days=day, hours=hour, minutes=minute)
+        rec = {"id": f"e{i}", "ts": ts, "actor": f"p-{TEAMS[team]}", "component": COMPONENTS[comp]}
+        rec |= {"action": FUNNEL_ACTIONS[action], "team": TEAMS[team] if own else None}
+        rows.append(validate_record("activity", rec).model_dump())
+        seen.append((TEAMS[team], ts, COMPONENTS[comp], FUNNEL_ACTIONS[action]))
+    people = [validate_record("people", {"id": f"p-{t}", "team": t}).model_dump() for t in TEAMS]
+    registry = {"id": "registry", "layer": 3, "activation_actions": ["register_model"] if declared else None}
+    comps = [validate_record("components", c).model_dump() for c in ({"id": "orch", "layer": 4}, registry)]
+    tables = {"activity": rows, "people": people, "components": comps}
+    load_tables(con, {kind: rows_to_arrow(kind, recs) for kind, recs in tables.items()})
+
+    def match(step: str, comp: str, action: str) -> bool:
+        if step == "first_activity":
+            return True
+        if step == "activation":
+            if comp == "registry" and declared:
+                return action == "register_model"
+            return action in configured if configured else True
+        if step == "value":
+            return action in value
+        return action == step
+
+    adoption = {
+        "funnel_steps": steps,
+        "funnel_window": f"{int(window.total_seconds()) // 3600}h",
+        "activation_actions": list(configured),
+        "value_actions": list(value),
+    }
+    expected = _walk(seen, steps, match, window, until, period)
+    got: dict[str, list[int]] = {}
+    for r in _run(con, "funnel", period, until, {"adoption": adoption}):
+        if r["n"]:
+            got.setdefault(r["period_start"], [0] * len(steps))[r["step_index"]] = round(r["value"] * r["n"])
+            assert r["value"] == pytest.approx(expected[r["period_start"]][r["step_index"]] / r["n"]), r
+        else:
+            assert r["value"] is None, r
+    assert got == expected
+    return expected
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    events=st.lists(funnel_event, min_size=1, max_size=60),
+    steps=st.one_of(st.just(DEFAULT), st.lists(st.sampled_from(STEP_NAMES), min_size=2, max_size=4)),
+    period=st.sampled_from(["day", "week", "month"]),
+    until_days=st.integers(3, 35),
+    until_hour=st.sampled_from((0, 0, 13)),  # a midnight reads the rollups, 13:00 the raw events
+    window_hours=st.sampled_from((1, 30, 24 * 7, 24 * 30)),
+    configured=st.sampled_from(((), ("first_pipeline",), ("login", "deploy"))),
+    declared=st.booleans(),  # registry declares its own activation action in the store
+    value=st.sampled_from((("deploy",), ("deploy", "login"), ())),
+)
+def test_funnel_equals_the_greedy_walk(
+    con: Any,
+    events: list[Event],
+    steps: list[str],
+    period: str,
+    until_days: int,
+    until_hour: int,
+    window_hours: int,
+    configured: tuple[str, ...],
+    declared: bool,
+    value: tuple[str, ...],
+) -> None:
+    until = SINCE + timedelta(days=until_days, hours=until_hour)
+    _check_funnel(con, events, steps, period, until, timedelta(hours=window_hours), configured, declared, value)
+
+
+@pytest.mark.parametrize(
+    "steps",
+    [
+        DEFAULT,
+        ["login", "activation", "deploy"],
+        ["activation", "value", "activation"],
+        ["deploy", "first_activity", "register_model"],
+        ["value", "login", "deploy", "first_pipeline"],
+    ],
+)
+@pytest.mark.parametrize("until_hour", [0, 13])
+def test_funnel_equals_the_greedy_walk_on_dense_data(con: Any, steps: list[str], until_hour: int) -> None:
+    """Many events per team, so that later steps often come before earlier ones (units the first-ever events
+    don't decide) and every path of the implementation is taken."""
+    rng = random.Random(f"{steps}{until_hour}")
+    events: list[Event] = [
+        (
+            rng.randrange(len(TEAMS)),
+            rng.randrange(-3, 30),
+            rng.randrange(24),
+            rng.choice((0, 30)),
+            rng.randrange(len(FUNNEL_ACTIONS)),
+            rng.randrange(len(COMPONENTS)),
+            rng.random() < 0.8,
+        )
+        for _ in range(400)
+    ]
+    starts = (-3, 0, 3, 8, 15)  # the teams' first days (team a's is history)
+    events = [e for e in events if e[1] >= starts[e[0]]]
+    until = SINCE + timedelta(days=28, hours=until_hour)
+    expected = _check_funnel(
+        con, events, steps, "week", until, timedelta(days=7), ("first_pipeline",), True, ("deploy",)
+    )
+    assert sum(row[0] for row in expected.values()) >= 3

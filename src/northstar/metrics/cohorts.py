@@ -13,9 +13,10 @@ from their first-ever activity. Shared choices:
 
 Reading: retention and lifecycle need only which periods each unit was active in and its first-ever activity,
 so they read `ctx.activity_days()` (the daily rollup on whole-day windows, raw events otherwise; its `ts` is
-the day's first event, so filtering and bucketing it is exact). The funnel finds entrants in
-`ctx.activity_firsts()` (the first event of every team, actor, component and action) and reads raw events
-only for the later steps, pruned to the actions that can match one of them.
+the day's first event, so filtering and bucketing it is exact). The funnel reads `ctx.activity_firsts()` (the
+first event of every team, actor, component and action): entering and each later step's first-ever event,
+which decide the funnel of most units; raw events are read only for the units whose later step first happened
+before the step preceding it, only those that can match a later step.
 """
 
 from __future__ import annotations
@@ -243,17 +244,33 @@ def _step_match(ctx: Context, a: ir.Table, step: str) -> ir.BooleanValue:
     return a.action == step
 
 
-def _later_step_pairs(ctx: Context, steps: Sequence[str]) -> ir.Table:
-    """The (component, action) pairs ever seen (from `activity_firsts`) that match a step after the first, with
-    `_s{k}`: whether they match step k (k ≥ 1). The step predicates depend on the component and action only, so
-    joining raw events with this small table both prunes them and flags them."""
-    pairs = ctx.table("activity_firsts").select("component", "action").distinct()
-    if ACTIVATION in steps[1:]:
+def _raw_step_events(ctx: Context, steps: Sequence[str], first: int) -> ir.Table:
+    """Raw events in the window that may match a step k ≥ `first`, with `gkey`, `unit`, `ts` and `_s{k}` (whether
+    the event matches step k), team resolved as in `ctx.activity()` after pruning.
+
+    Without an activation step the steps are action names: a filter on the action prunes the scan. With one,
+    the events are joined with the (component, action) pairs ever seen (from `activity_firsts`) that match a
+    step, flagged there (the predicates depend on the component and action only)."""
+    later = steps[first:]
+    raw = ctx.in_window(ctx.table("activity"), "ts")
+    flags = [f"_s{k}" for k in range(first, len(steps))]
+    if ACTIVATION in later:
+        pairs = ctx.table("activity_firsts").select("component", "action").distinct()
         pairs = activation_flag(ctx, pairs)
-    flags = {f"_s{k}": _step_match(ctx, pairs, steps[k]) for k in range(1, len(steps))}
-    pairs = pairs.select("component", "action", **flags)
-    anyof = functools.reduce(operator.or_, (pairs[c] for c in flags))
-    return pairs.filter(anyof).rename(_c="component", _a="action")
+        pairs = pairs.select(
+            _c="component", _a="action", **{c: _step_match(ctx, pairs, st) for c, st in zip(flags, later, strict=True)}
+        )
+        pairs = pairs.filter(functools.reduce(operator.or_, (pairs[c] for c in flags)))
+        raw = raw.join(pairs, [raw.component == pairs._c, raw.action == pairs._a])
+    else:
+        if FIRST_ACTIVITY not in later:
+            names = {a for st in later for a in (ctx.settings.adoption.value_actions if st == VALUE else [st])}
+            raw = raw.filter(raw.action.isin(sorted(names)))
+        raw = raw.mutate(**{c: _step_match(ctx, raw, st) for c, st in zip(flags, later, strict=True)})
+    people = ctx.table("people").select(_pid="id", _pteam="team")
+    r = raw.left_join(people, raw.actor == people._pid)
+    a = _keyed(ctx, r.select("ts", "actor", *flags, team=ibis.coalesce(r.team, r._pteam)))
+    return a.select("gkey", "unit", "ts", *flags)
 
 
 def _funnel_fill(ctx: Context) -> Sequence[dict[str, Any]]:
@@ -282,42 +299,56 @@ def funnel(ctx: Context) -> ir.Table:
     included); events after --until are not seen."""
     steps = funnel_steps(ctx)
     n = len(steps)
-    # entrants: the first-ever step-0 event per unit, from the first event of every (team, actor, component,
-    # action) — the step predicates depend on the component and action only
+    null_ts = ibis.null().cast("timestamp")
+    # per unit, from the first event of every (team, actor, component, action) — the step predicates depend on
+    # the component and action only: entering (t0, the first-ever step-0 event) and the first-ever event of
+    # every later step (f{k}); history before --since counts, events at or after --until are not seen
     f = _keyed(ctx, ctx.before_end(ctx.activity_firsts(), "ts"))
-    if steps[0] == ACTIVATION:
+    if ACTIVATION in steps:
         f = activation_flag(ctx, f)
-    f = f.filter(_step_match(ctx, f, steps[0]))
-    entrants = f.group_by(["gkey", "unit"]).aggregate(t0=f.ts.min())
-    entrants = entrants.filter(
-        entrants.t0 >= ibis.literal(ctx.window_start), entrants.t0 < ibis.literal(ctx.window_end)
+    match = [_step_match(ctx, f, step) for step in steps]
+    firsts = f.group_by(["gkey", "unit"]).aggregate(
+        t0=f.ts.min(where=match[0]), **{f"f{k}": f.ts.min(where=match[k]) for k in range(1, n)}
     )
-    # later steps need the order of events: the raw events that may match one (pruned before the join with
-    # people, which resolves their team as `ctx.activity()` does), from entering to the end of the funnel
-    # window (the step-0 event itself included)
-    raw = ctx.in_window(ctx.table("activity"), "ts")  # at or after entering, which is in the window
-    pairs = _later_step_pairs(ctx, steps)
-    raw = raw.join(pairs, [raw.component == pairs._c, raw.action == pairs._a])
-    people = ctx.table("people").select(_pid="id", _pteam="team")
-    r = raw.left_join(people, raw.actor == people._pid)
-    team = ibis.coalesce(r.team, r._pteam)
-    a = _keyed(ctx, r.select("ts", "actor", "component", *(f"_s{k}" for k in range(1, n)), team=team))
-    a = a.select("gkey", "unit", "ts", *(f"_s{k}" for k in range(1, n)))
-    e = entrants.rename(_g="gkey", _u="unit")
-    deadline = e.t0 + ibis.interval(seconds=int(ctx.settings.adoption.funnel_window.total_seconds()))
-    e = e.mutate(deadline=deadline)
-    j = a.join(e, [a.gkey == e._g, a.unit == e._u])
-    j = j.filter(j.ts >= j.t0, j.ts <= j.deadline).drop("_g", "_u", "deadline")
-    # step k is reached at the first step-k event at or after step k-1 was reached (greedy = earliest)
-    per_unit = ibis.window(group_by=["gkey", "unit"])
+    u = ctx.in_window(firsts, "t0")
+    window = ibis.interval(seconds=int(ctx.settings.adoption.funnel_window.total_seconds()))
+    deadline = u.t0 + window
+    # step k is reached at the first step-k event at or after step k-1 was reached and at most the funnel
+    # window after entering. When the first-ever step-k event is not before step k-1's, it is that event (or
+    # none, past the window); when it is before, a later step-k event may still come: the unit is `stuck`
+    # and its raw events decide from there on
+    g: list[ir.TimestampValue] = [u.t0]
+    stuck: list[ir.BooleanValue] = []
     for k in range(1, n):
-        hit = j[f"_s{k}"] & (j.ts >= j[f"t{k - 1}"])
-        j = j.mutate(**{f"t{k}": ibis.ifelse(hit, j.ts, ibis.null().cast("timestamp")).min().over(per_unit)})
-    reached = j.group_by(["gkey", "unit"]).aggregate(**{f"t{k}": j[f"t{k}"].min() for k in range(1, n)})
-    reached = reached.rename(_g="gkey", _u="unit")
-    # every entrant counts, also one without any later-step event
-    u = entrants.left_join(reached, [entrants.gkey == reached._g, entrants.unit == reached._u])
-    units = u.select("gkey", "unit", "t0", *(f"t{k}" for k in range(1, n)))
+        fk = u[f"f{k}"]
+        g.append(ibis.ifelse((fk >= g[-1]) & (fk <= deadline), fk, null_ts))
+        stuck.append((fk < g[-2]).fill_null(False))
+    u = u.select(
+        "gkey",
+        "unit",
+        "t0",
+        deadline=deadline,
+        stuck=functools.reduce(operator.or_, stuck),
+        **{f"g{k}": g[k] for k in range(n)},
+    )
+    # the first step after entering can't get stuck when entering is the first-ever event of any kind
+    first = 2 if steps[0] == FIRST_ACTIVITY else 1
+    if first < n:
+        # stuck units: the greedy walk over their raw events from step `first` (the step before is exact),
+        # from entering to the end of the funnel window
+        a = _raw_step_events(ctx, steps, first)
+        st = u.filter(u.stuck).select(_g="gkey", _u="unit", **{f"t{first - 1}": u[f"g{first - 1}"]}, _dl="deadline")
+        j = a.join(st, [a.gkey == st._g, a.unit == st._u])
+        j = j.filter(j.ts >= j[f"t{first - 1}"], j.ts <= j._dl)
+        per_unit = ibis.window(group_by=["_g", "_u"])
+        for k in range(first, n):
+            hit = j[f"_s{k}"] & (j.ts >= j[f"t{k - 1}"])
+            j = j.mutate(**{f"t{k}": ibis.ifelse(hit, j.ts, null_ts).min().over(per_unit)})
+        walked = j.group_by(["_g", "_u"]).aggregate(**{f"_w{k}": j[f"t{k}"].min() for k in range(first, n)})
+        # every entrant counts, also a stuck one without any later-step event
+        u = u.left_join(walked, [u.gkey == walked._g, u.unit == walked._u])
+        u = u.mutate(**{f"g{k}": ibis.ifelse(u.stuck, u[f"_w{k}"], u[f"g{k}"]) for k in range(first, n)})
+    units = u.select("gkey", "unit", "t0", **{f"t{k}": u[f"g{k}"] for k in range(1, n)})
     units = units.mutate(period_start=ctx.bucket(units.t0))
     agg = units.group_by(["period_start", "gkey"]).aggregate(
         entered=units.unit.nunique(), **{f"c{k}": units[f"t{k}"].count() for k in range(n)}
