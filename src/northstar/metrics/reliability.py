@@ -113,7 +113,7 @@ def empty_result(ctx: Context, **extra: Any) -> ir.Table:
     return s.select(**cols)
 
 
-def histogram_quantile(b: ir.Table, q: float, keys: list[str]) -> ir.Table:
+def histogram_quantile(b: ir.Table, q: float, keys: list[str], *, summed: bool = False) -> ir.Table:
     """Prometheus `histogram_quantile(q, sum by (le) (...))` per `keys` over the long bucket table `b`.
 
     Buckets are summed per `le` across samples; counts are made monotonic (cumulative max, as Prometheus
@@ -121,24 +121,24 @@ def histogram_quantile(b: ir.Table, q: float, keys: list[str]) -> ir.Table:
     lacks it; the highest count otherwise); rank = q × total; the first finite bucket with count ≥ rank is
     interpolated linearly from its lower bound (the previous bound, 0 for the first bucket); a rank beyond
     every finite bucket returns the highest finite bound; no observations → null. Returns `keys`, `value`,
-    `total`.
+    `total`. With `summed`, `b` already has one row per `keys` and `le` (no sum needed).
 
     Without window functions (three aggregations, cheaper than the windows' sort): with monotonic counts the
     first bucket whose count reaches the rank is the lowest bound whose *summed* count does (a running max
     reaches the rank where a count first does), its monotonic count is its own (every count below it is
     under the rank), and the count before it is the largest count below it.
     """
-    summed = b.group_by([*keys, "le"]).aggregate(c=b["count"].sum())
+    per_le = b.select(*keys, "le", c=b["count"]) if summed else b.group_by([*keys, "le"]).aggregate(c=b["count"].sum())
     none = ibis.null().cast("float64")
-    is_finite = _finite(summed.le)
+    is_finite = _finite(per_le.le)
 
     def joined(agg: ir.Table) -> ir.Table:
         # null-safe on every key (`group` is null without a breakdown)
         r = agg.rename({f"_r_{k}": k for k in keys})
-        j = summed.join(r, [summed[k].identical_to(r[f"_r_{k}"]) for k in keys])
+        j = per_le.join(r, [per_le[k].identical_to(r[f"_r_{k}"]) for k in keys])
         return j.drop(*(f"_r_{k}" for k in keys))
 
-    tot = summed.group_by(keys).aggregate(total=summed.c.max(), top=ibis.ifelse(is_finite, summed.le, none).max())
+    tot = per_le.group_by(keys).aggregate(total=per_le.c.max(), top=ibis.ifelse(is_finite, per_le.le, none).max())
     j = joined(tot)
     rank = j.total * q
     star = j.group_by(keys).aggregate(
@@ -195,34 +195,31 @@ def requests_under(b: ir.Table, threshold: ir.NumericValue | float) -> ir.Table:
 
 
 def latency_histograms(ctx: Context) -> ir.Table:
-    """The query window's histogram buckets as (`period_start`, `group`, `service`, `le`, `count`) rows whose sum
-    per bound is the period's summed histogram: one row per day, service and bound from `latency_daily` when the
-    window is whole days, one per sample and bound from `latency_buckets` otherwise. Sums over any set of
-    periods, groups and services are the same either way (counts are integers in practice; otherwise equal up
-    to the rounding of a different order of addition)."""
-    if ctx.whole_days:
-        d = ctx.in_window(ctx.table("latency_daily"), "day")
-        return d.select(
-            period_start=ctx.bucket(d.day), group=ctx.group(d), service=d.service, le=d.le, count=d["count"]
-        )
-    return _buckets(ctx).select("period_start", "group", "service", "le", "count")
+    """The query window's histograms summed per period, service and bound: (`period_start`, `service`, `le`,
+    `count`, `samples`, `group`), `samples` = the samples carrying the bound, one row per period, service and
+    bound (`group` is the service or null: latency metrics break down by service only).
 
-
-def _layout_check(ctx: Context) -> None:
-    """Warn when a service's samples in one period disagree on bucket bounds (summing by `le` then distorts).
-
-    Every histogram has a `+Inf` bucket, so its samples are the period's histogram samples: the layouts agree
-    when every bound has as many samples as the most frequent one (`+Inf`). Read from `latency_daily` (its
-    `samples` add up) when the window is whole days, from `latency_buckets` otherwise."""
-    keys = ["period_start", "service"]
+    From `latency_daily` when the window is whole days (the sum of the days' sums), from `latency_buckets`
+    otherwise; the same sums either way (counts are integers in practice; otherwise equal up to the rounding of
+    another order of addition). The latency metrics and their layout check all start from this one table, so
+    the engine computes it once for both."""
+    keys = ["period_start", "service", "le"]
     if ctx.whole_days:
         d = ctx.in_window(ctx.table("latency_daily"), "day")
         d = d.mutate(period_start=ctx.bucket(d.day))
-        per_le = d.group_by([*keys, "le"]).aggregate(samples=d.samples.sum())
+        h = d.group_by(keys).aggregate(count=d["count"].sum(), samples=d.samples.sum())
     else:
         b = _buckets(ctx)
-        per_le = b.group_by([*keys, "le"]).aggregate(samples=b.count())
-    g = per_le.group_by(keys).aggregate(lo=per_le.samples.min(), hi=per_le.samples.max())
+        h = b.group_by(keys).aggregate(count=b["count"].sum(), samples=b.count())
+    return h.mutate(group=ctx.group(h))
+
+
+def _layout_check(ctx: Context, h: ir.Table) -> None:
+    """Warn when a service's samples in one period disagree on bucket bounds (summing by `le` then distorts).
+
+    Every histogram has a `+Inf` bucket, so its samples are the period's histogram samples: the layouts agree
+    when every bound has as many samples as the most frequent one (`+Inf`). `h` is `latency_histograms`."""
+    g = h.group_by(["period_start", "service"]).aggregate(lo=h.samples.min(), hi=h.samples.max())
     bad = g.filter(g.lo != g.hi)
     ctx.check(
         bad.service.nunique(),
@@ -287,8 +284,9 @@ def availability(ctx: Context) -> ir.Table:
 
 # -- latency --------------------------------------------------------------------------------------------
 def _latency_quantile(ctx: Context, q: float) -> ir.Table:
-    _layout_check(ctx)
-    h = histogram_quantile(latency_histograms(ctx), q, ["period_start", "group"])
+    hists = latency_histograms(ctx)
+    _layout_check(ctx, hists)
+    h = histogram_quantile(hists, q, ["period_start", "group"], summed=ctx.by == "service")
     return h.select("period_start", "group", value=h.value.cast("float64"), n=as_count(h.total))
 
 
@@ -333,11 +331,9 @@ def latency_budget_attainment(ctx: Context) -> ir.Table:
     budgets: dict[str, float] = dict(ctx.settings.reliability.latency_budgets)
     if not budgets:
         return empty_result(ctx)
-    _layout_check(ctx)
-    b = latency_histograms(ctx)
-    b = b.filter(b.service.isin(list(budgets)))
-    keys = ["period_start", "group", "service"]
-    summed = b.group_by([*keys, "le"]).aggregate(count=b["count"].sum())
+    hists = latency_histograms(ctx)
+    _layout_check(ctx, hists)
+    summed = hists.filter(hists.service.isin(list(budgets))).drop("samples")
     budget = ibis.cases(*((summed.service == svc, float(sec)) for svc, sec in budgets.items()))
     u = requests_under(summed, budget.cast("float64"))
     g = u.group_by(["period_start", "group"]).aggregate(under=u.under.sum(), total=u.total.sum())
