@@ -267,9 +267,7 @@ def _raw_step_events(ctx: Context, steps: Sequence[str], first: int) -> ir.Table
             names = {a for st in later for a in (ctx.settings.adoption.value_actions if st == VALUE else [st])}
             raw = raw.filter(raw.action.isin(sorted(names)))
         raw = raw.mutate(**{c: _step_match(ctx, raw, st) for c, st in zip(flags, later, strict=True)})
-    people = ctx.table("people").select(_pid="id", _pteam="team")
-    r = raw.left_join(people, raw.actor == people._pid)
-    a = _keyed(ctx, r.select("ts", "actor", *flags, team=ibis.coalesce(r.team, r._pteam)))
+    a = _keyed(ctx, ctx.resolve_team(raw.select("ts", "actor", "team", *flags)))
     return a.select("gkey", "unit", "ts", *flags)
 
 

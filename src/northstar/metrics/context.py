@@ -92,7 +92,9 @@ class Context:
         j = a.left_join(p, a.actor == p._pid)
         return j.select("id", "ts", "actor", "component", "action", team=ibis.coalesce(j.team, j._pteam))
 
-    def _resolve_team(self, t: ir.Table) -> ir.Table:
+    def resolve_team(self, t: ir.Table) -> ir.Table:
+        """`t` (with `actor` and `team`) with `team` filled from the actor's team in `people` when null.
+        Filter `t` first: the join then runs on the rows that are left."""
         p = self.table("people").select(_pid="id", _pteam="team")
         j = t.left_join(p, t.actor == p._pid)
         return j.mutate(team=ibis.coalesce(j.team, j._pteam)).drop("_pid", "_pteam")
@@ -117,14 +119,14 @@ class Context:
             a = self.table("activity")
             a = a.mutate(day=a.ts.truncate("D"), events=ibis.literal(1).cast("int64"))
             d = a.select(*keys, "events", "ts")
-        return self._resolve_team(d)
+        return self.resolve_team(d)
 
     def activity_firsts(self) -> ir.Table:
         """The first event (`ts`) of every (team, actor, component, action) over all history, team resolved as
         in `activity()`. Exact for any window: a key's first event before the window's end is its first event
         when `ts < window_end` (`before_end(t, "ts")`), and it has none otherwise."""
         f = self.table("activity_firsts")
-        return self._resolve_team(f.select("team", "actor", "component", "action", ts=f.first_ts))
+        return self.resolve_team(f.select("team", "actor", "component", "action", ts=f.first_ts))
 
     # -- periods and windows -----------------------------------------------------------------------
     @property
