@@ -83,7 +83,7 @@ def _ts_chunks(con: Any, src: str, n: int, chunk: int) -> list[str]:
         return ["TRUE"]
     parts = -(-n // chunk)
     qs = ", ".join(repr(i / parts) for i in range(1, parts))
-    cuts: list[datetime] = sorted(set(_scalar(con, f"SELECT quantile_disc(ts, [{qs}]) FROM {src}")))
+    cuts: list[datetime] = sorted({t for t in _scalar(con, f"SELECT quantile_disc(ts, [{qs}]) FROM {src}") or [] if t})
     conds = []
     lo: datetime | None = None
     for hi in [*cuts, None]:
