@@ -337,3 +337,43 @@ def test_timestamps_in_store_are_naive_utc(store: Store) -> None:
         ),
     )
     assert store.con.execute("SELECT created_at FROM changes").fetchall() == [(datetime(2025, 1, 1, 8),)]
+
+
+def test_northstar_upgrade_migrates_an_older_store_that_read_only_commands_refuse(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from northstar.cli import app
+
+    db = tmp_path / "old.duckdb"
+    with Store.open(db) as s:
+        s.upsert(
+            "activity",
+            pa.table(
+                {
+                    "id": ["a"],
+                    "ts": [datetime(2026, 1, 5, 9)],
+                    "actor": ["ana"],
+                    "team": ["red"],
+                    "component": ["c"],
+                    "action": ["run"],
+                }
+            ),
+        )
+        # a store written before the rollups: schema version 1, no rollup rows
+        s.con.execute("DELETE FROM activity_person_days")
+        s.con.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    runner = CliRunner()
+    refused = runner.invoke(app, ["metrics", "active_users", "--db", str(db), "--format", "json"])
+    assert refused.exit_code == 2
+    assert "northstar upgrade" in refused.output
+    done = runner.invoke(app, ["upgrade", "--db", str(db)])
+    assert done.exit_code == 0, done.output
+    assert f"upgraded to schema version {SCHEMA_VERSION}" in done.output
+    with Store.open(db, read_only=True) as s:
+        assert s.con.execute("SELECT count(*) FROM activity_person_days").fetchone() == (1,)
+    ok = runner.invoke(app, ["metrics", "active_users", "--db", str(db), "--format", "json"])
+    assert ok.exit_code == 0, ok.output
+    again = runner.invoke(app, ["upgrade", "--db", str(db)])
+    assert again.exit_code == 0 and "already at schema version" in again.output
+    missing = runner.invoke(app, ["upgrade", "--db", str(tmp_path / "none.duckdb")])
+    assert missing.exit_code == 2

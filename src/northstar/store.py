@@ -194,8 +194,8 @@ class Store:
             return
         if self.read_only:
             raise StoreError(
-                f"the store {self.path} has schema version {version}; open it once for writing "
-                f"(e.g. `northstar ingest`) to upgrade it to {SCHEMA_VERSION}"
+                f"the store {self.path} has schema version {version}; run `northstar upgrade --db {self.path}` "
+                f"to upgrade it to {SCHEMA_VERSION}"
             )
         with self.transaction():
             self.con.execute("CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)")
