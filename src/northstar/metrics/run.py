@@ -421,6 +421,7 @@ def compute(
     min_group = int(getattr(getattr(settings, "privacy", None), "min_group_size", 5))
     checks = _Checks(con)
     shared = _Shared()
+    tables: dict[str, Any] = {}
     result = Result()
     blocks: list[_Block] = []
     for m in metrics:
@@ -431,7 +432,13 @@ def compute(
                 raise MetricsError(f"metric {m.name!r} has no --unit {query.unit} (it has: {', '.join(m.units)})")
             continue
         ctx = Context(
-            con=con, settings=settings, query=query, window_start=since, window_end=until, whole_days=whole_days
+            con=con,
+            settings=settings,
+            query=query,
+            window_start=since,
+            window_end=until,
+            whole_days=whole_days,
+            tables=tables,
         )
         expr = m.compute(ctx)
         scalars = [scalar for scalar, _ in ctx.checks]
