@@ -65,9 +65,10 @@ def open_backend(db: Path, engine: Engine = Engine.duckdb) -> Iterator[Any]:
             yield store.ibis
             return
         from northstar.engines import connect_spark, load_tables
-        from northstar.schema import ALL_TABLES
+        from northstar.records import KINDS
 
-        tables = {name: store.ibis.table(name).to_pyarrow() for name in ALL_TABLES}
+        # the record kinds only: load_tables derives the rest (reading the store's copies would be wasted)
+        tables = {name: store.ibis.table(name).to_pyarrow() for name in KINDS}
         con = connect_spark()
         load_tables(con, tables)
         yield con
