@@ -377,3 +377,21 @@ def test_northstar_upgrade_migrates_an_older_store_that_read_only_commands_refus
     assert again.exit_code == 0 and "already at schema version" in again.output
     missing = runner.invoke(app, ["upgrade", "--db", str(tmp_path / "none.duckdb")])
     assert missing.exit_code == 2
+
+
+def test_a_missing_derived_table_is_rebuilt_on_the_next_write_open(tmp_path: Path) -> None:
+    db = tmp_path / "gap.duckdb"
+    with Store.open(db) as s:
+        s.upsert(
+            "activity",
+            pa.table({"id": ["a", "b"], "ts": [datetime(2026, 1, 5, 9), datetime(2026, 1, 5, 11)],
+                      "actor": ["ana", "ana"], "team": ["red", None], "component": ["c", "c"],
+                      "action": ["run", "deploy"]}),
+        )  # fmt: skip
+        expected = sorted(s.con.execute("SELECT * FROM activity_team_days").fetchall(), key=repr)
+        s.con.execute("DROP TABLE activity_team_days")
+    with pytest.raises(StoreError, match="lacks the derived tables activity_team_days; run `northstar upgrade"):
+        Store.open(db, read_only=True)
+    with Store.open(db) as s:
+        assert sorted(s.con.execute("SELECT * FROM activity_team_days").fetchall(), key=repr) == expected
+    Store.open(db, read_only=True).close()

@@ -191,6 +191,7 @@ class Store:
                 f"({SCHEMA_VERSION}); upgrade northstar"
             )
         if version == SCHEMA_VERSION:
+            self._repair_derived()
             return
         if self.read_only:
             raise StoreError(
@@ -202,6 +203,29 @@ class Store:
             for migration in MIGRATIONS[version:]:
                 migration(self.con)
             self._set_meta("schema_version", str(SCHEMA_VERSION))
+
+    def _repair_derived(self) -> None:
+        """Build derived tables a store of the current version lacks (e.g. a development build's store made
+        before a rollup was added): they are derived data, so they can always be rebuilt from the records."""
+        have = {
+            str(r[0])
+            for r in self.con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' "
+                "AND database_name = current_database()"
+            ).fetchall()
+        }
+        missing = [name for name in DERIVED if name not in have]
+        if not missing:
+            return
+        if self.read_only:
+            raise StoreError(
+                f"the store {self.path} lacks the derived tables {', '.join(missing)}; run "
+                f"`northstar upgrade --db {self.path}` to build them"
+            )
+        with self.transaction():
+            for name in missing:
+                self.con.execute(_table_ddl(name))
+            derived.rebuild_all(self.con)
 
     def schema_version(self) -> int:
         """The number of migrations applied (0 for an empty file)."""
