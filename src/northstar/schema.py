@@ -64,6 +64,14 @@ SQL_TYPES: dict[str, str] = {
     "json": "VARCHAR",
 }
 
+
+def _activity_rollup(*keys: str) -> pa.Schema:
+    """An activity rollup: its key columns, then the number of events and the first event's time."""
+    types = {"day": pa.timestamp("us")}
+    fields = [(k, types.get(k, pa.string())) for k in keys]
+    return pa.schema([*fields, ("events", pa.int64()), ("first_ts", pa.timestamp("us"))])
+
+
 DERIVED: dict[str, pa.Schema] = {
     "latency_buckets": pa.schema(
         [
@@ -84,45 +92,10 @@ DERIVED: dict[str, pa.Schema] = {
             ("samples", pa.int64()),
         ]
     ),
-    "activity_days": pa.schema(
-        [
-            ("day", pa.timestamp("us")),
-            ("team", pa.string()),
-            ("actor", pa.string()),
-            ("component", pa.string()),
-            ("events", pa.int64()),
-            ("first_ts", pa.timestamp("us")),
-        ]
-    ),
-    "activity_person_days": pa.schema(
-        [
-            ("day", pa.timestamp("us")),
-            ("team", pa.string()),
-            ("actor", pa.string()),
-            ("events", pa.int64()),
-            ("first_ts", pa.timestamp("us")),
-        ]
-    ),
-    "activity_team_days": pa.schema(
-        [
-            ("day", pa.timestamp("us")),
-            ("team", pa.string()),
-            ("actor", pa.string()),
-            ("component", pa.string()),
-            ("events", pa.int64()),
-            ("first_ts", pa.timestamp("us")),
-        ]
-    ),
-    "activity_firsts": pa.schema(
-        [
-            ("team", pa.string()),
-            ("actor", pa.string()),
-            ("component", pa.string()),
-            ("action", pa.string()),
-            ("events", pa.int64()),
-            ("first_ts", pa.timestamp("us")),
-        ]
-    ),
+    "activity_days": _activity_rollup("day", "team", "actor", "component"),
+    "activity_person_days": _activity_rollup("day", "team", "actor"),
+    "activity_team_days": _activity_rollup("day", "team", "actor", "component"),
+    "activity_firsts": _activity_rollup("team", "actor", "component", "action"),
 }
 # which record kind each derived table follows (in this order: a rollup after the table it reads)
 DERIVED_FROM: dict[str, str] = {

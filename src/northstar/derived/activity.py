@@ -2,7 +2,7 @@
 actor), `activity_team_days` (per day, team and component; the actor only when the event has no team) and
 `activity_firsts` (per team, actor, component and action over all history).
 
-Both keep the event's own `team` (null when the event has none); metrics resolve it from `people` when they
+All keep the event's own `team` (null when the event has none); metrics resolve it from `people` when they
 read the rollup, so a later change to `people` needs no rebuild. Together they let every adoption metric
 read ~10× fewer rows than the raw event stream: distinct units per day or period, first-ever activity, first
 activation or value action.
@@ -16,7 +16,16 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["days_arrow", "days_maintain", "firsts_arrow", "firsts_maintain"]
+__all__ = [
+    "days_arrow",
+    "days_maintain",
+    "firsts_arrow",
+    "firsts_maintain",
+    "person_days_arrow",
+    "person_days_maintain",
+    "team_days_arrow",
+    "team_days_maintain",
+]
 
 DAY_KEYS = ("day", "team", "actor", "component")
 PERSON_DAY_KEYS = ("day", "team", "actor")
@@ -28,33 +37,27 @@ def _rollup(t: pa.Table, keys: tuple[str, ...]) -> pa.Table:
     return g.rename_columns({"ts_count": "events", "ts_min": "first_ts"})
 
 
-def days_arrow(tables: Mapping[str, pa.Table]) -> pa.Table:
+def _days(tables: Mapping[str, pa.Table], keys: tuple[str, ...], *, actor_without_team: bool = False) -> pa.Table:
+    """A per-day rollup of activity by `keys`; with `actor_without_team`, the actor only for events without a
+    team (the SQL twin is `_TEAM_ACTOR`)."""
     a = tables["activity"]
-    t = a.select(["ts", "team", "actor", "component"]).append_column(
-        "day", pc.floor_temporal(a.column("ts"), unit="day")
-    )
-    return _rollup(t, DAY_KEYS)
+    cols = {k: a.column(k) for k in keys if k != "day"}
+    if actor_without_team:
+        cols["actor"] = pc.if_else(pc.is_null(a.column("team")), a.column("actor"), pa.scalar(None, pa.string()))
+    t = pa.table({"ts": a.column("ts"), "day": pc.floor_temporal(a.column("ts"), unit="day"), **cols})
+    return _rollup(t, keys)
+
+
+def days_arrow(tables: Mapping[str, pa.Table]) -> pa.Table:
+    return _days(tables, DAY_KEYS)
 
 
 def person_days_arrow(tables: Mapping[str, pa.Table]) -> pa.Table:
-    a = tables["activity"]
-    t = a.select(["ts", "team", "actor"]).append_column("day", pc.floor_temporal(a.column("ts"), unit="day"))
-    return _rollup(t, PERSON_DAY_KEYS)
+    return _days(tables, PERSON_DAY_KEYS)
 
 
 def team_days_arrow(tables: Mapping[str, pa.Table]) -> pa.Table:
-    a = tables["activity"]
-    actor = pc.if_else(pc.is_null(a.column("team")), a.column("actor"), pa.scalar(None, pa.string()))
-    t = pa.table(
-        {
-            "ts": a.column("ts"),
-            "team": a.column("team"),
-            "actor": actor,
-            "component": a.column("component"),
-            "day": pc.floor_temporal(a.column("ts"), unit="day"),
-        }
-    )
-    return _rollup(t, DAY_KEYS)
+    return _days(tables, DAY_KEYS, actor_without_team=True)
 
 
 def firsts_arrow(tables: Mapping[str, pa.Table]) -> pa.Table:
@@ -100,17 +103,20 @@ def _maintain(
         con.execute("DROP TABLE IF EXISTS _ns_touch")
 
 
+_DAY = {"day": "date_trunc('day', ts)"}
+_TEAM_ACTOR = {**_DAY, "actor": "CASE WHEN team IS NULL THEN actor END"}
+
+
 def days_maintain(con: Any, added: str, removed: str | None) -> None:
-    _maintain(con, "activity_days", DAY_KEYS, {"day": "date_trunc('day', ts)"}, added, removed)
+    _maintain(con, "activity_days", DAY_KEYS, _DAY, added, removed)
 
 
 def person_days_maintain(con: Any, added: str, removed: str | None) -> None:
-    _maintain(con, "activity_person_days", PERSON_DAY_KEYS, {"day": "date_trunc('day', ts)"}, added, removed)
+    _maintain(con, "activity_person_days", PERSON_DAY_KEYS, _DAY, added, removed)
 
 
 def team_days_maintain(con: Any, added: str, removed: str | None) -> None:
-    keys = {"day": "date_trunc('day', ts)", "actor": "CASE WHEN team IS NULL THEN actor END"}
-    _maintain(con, "activity_team_days", DAY_KEYS, keys, added, removed)
+    _maintain(con, "activity_team_days", DAY_KEYS, _TEAM_ACTOR, added, removed)
 
 
 def firsts_maintain(con: Any, added: str, removed: str | None) -> None:
