@@ -113,12 +113,17 @@ def _v1_initial(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def _v2_rollups(con: duckdb.DuckDBPyConnection) -> None:
-    """Version 2: the rollups `latency_daily`, `activity_days` and `activity_firsts`, and `latency_buckets`
-    with the implied `+Inf` bucket; every derived table is rebuilt from the canonical tables."""
-    for name in DERIVED:
+def _build_derived(con: duckdb.DuckDBPyConnection, create: Sequence[str] = tuple(DERIVED)) -> None:
+    """Create the derived tables `create` (when missing) and rebuild every derived table from the records."""
+    for name in create:
         con.execute(_table_ddl(name))
     derived.rebuild_all(con)
+
+
+def _v2_rollups(con: duckdb.DuckDBPyConnection) -> None:
+    """Version 2: the activity rollups and `latency_daily`, and `latency_buckets` with the implied `+Inf`
+    bucket; every derived table is rebuilt from the canonical tables."""
+    _build_derived(con)
 
 
 MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [_v1_initial, _v2_rollups]
@@ -207,13 +212,7 @@ class Store:
     def _repair_derived(self) -> None:
         """Build derived tables a store of the current version lacks (e.g. a development build's store made
         before a rollup was added): they are derived data, so they can always be rebuilt from the records."""
-        have = {
-            str(r[0])
-            for r in self.con.execute(
-                "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' "
-                "AND database_name = current_database()"
-            ).fetchall()
-        }
+        have = self._tables()
         missing = [name for name in DERIVED if name not in have]
         if not missing:
             return
@@ -223,17 +222,18 @@ class Store:
                 f"`northstar upgrade --db {self.path}` to build them"
             )
         with self.transaction():
-            for name in missing:
-                self.con.execute(_table_ddl(name))
-            derived.rebuild_all(self.con)
+            _build_derived(self.con, missing)
+
+    def _tables(self) -> set[str]:
+        """The names of the store's tables."""
+        rows = self.con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' AND database_name = current_database()"
+        ).fetchall()
+        return {str(r[0]) for r in rows}
 
     def schema_version(self) -> int:
         """The number of migrations applied (0 for an empty file)."""
-        exists = self.con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'meta' AND schema_name = 'main' "
-            "AND database_name = current_database()"
-        ).fetchone()
-        if not exists or not exists[0]:
+        if "meta" not in self._tables():
             return 0
         value = self._get_meta("schema_version")
         return int(value) if value is not None else 0
