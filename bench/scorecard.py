@@ -290,22 +290,21 @@ def worker_profile(db: Path, meta: dict[str, Any], scorecard: dict[str, str | No
     from northstar.config import Settings
     from northstar.metrics import Query, catalog, compute
     from northstar.metrics.context import Context
+    from northstar.metrics.run import whole_days
 
     settings = Settings.model_validate(settings_dict(meta))
     since, until = datetime.fromisoformat(meta["since"]), datetime.fromisoformat(meta["until"])
     con = ibis.duckdb.connect(str(db), read_only=True)
     con.raw_sql(f"SET threads={DUCKDB_THREADS}; SET memory_limit='{DUCKDB_MEMORY}'; SET TimeZone='UTC'")
-    # as `compute` decides it: the window is whole days (midnight to midnight), so rollups answer
-    whole_days = since == datetime(since.year, since.month, since.day) and until == datetime(
-        until.year, until.month, until.day
-    )
     out: dict[str, dict[str, float]] = {}
     for name, by in scorecard.items():
         query = Query(period="week", by=by, since=since, until=until)
         try:
             t0 = time.perf_counter()
+            # as `compute` decides it, so the rollups answer as they do there
+            whole = whole_days(query, since, until)
             ctx = Context(
-                con=con, settings=settings, query=query, window_start=since, window_end=until, whole_days=whole_days
+                con=con, settings=settings, query=query, window_start=since, window_end=until, whole_days=whole
             )
             expr = catalog.get(name).compute(ctx)
             t1 = time.perf_counter()

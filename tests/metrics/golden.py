@@ -25,6 +25,8 @@ from typing import Any
 
 import yaml
 
+from northstar.config import Settings
+from northstar.metrics import Query
 from northstar.records import validate_record
 from northstar.schema import rows_to_arrow
 
@@ -52,6 +54,31 @@ def tables(case: Case) -> dict[str, Any]:
         recs = [validate_record(kind, r).model_dump() for r in rows]
         out[kind] = rows_to_arrow(kind, recs)
     return out
+
+
+def _dt(v: Any) -> datetime | None:
+    if v is None or isinstance(v, datetime):
+        return v
+    if isinstance(v, date):
+        return datetime(v.year, v.month, v.day)
+    return datetime.fromisoformat(str(v))
+
+
+def query(case: Case) -> Query:
+    """The case's `query`: period (default week), breakdown, unit and window."""
+    q = case.data.get("query") or {}
+    return Query(
+        period=q.get("period", "week"),
+        by=q.get("by"),
+        unit=q.get("unit"),
+        since=_dt(q.get("since")),
+        until=_dt(q.get("until")),
+    )
+
+
+def settings(case: Case) -> Settings:
+    """The case's settings over the defaults."""
+    return Settings.model_validate(case.data.get("settings") or {})
 
 
 def _norm(v: Any) -> Any:

@@ -2,42 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Any
 
 import pytest
 
-from northstar.config import Settings
 from northstar.engines import load_tables
-from northstar.metrics import Query, compute
+from northstar.metrics import compute
+from tests.metrics import golden
 from tests.metrics.golden import Case, compare, load_cases, tables
 
 CASES = load_cases()
 
 
-def _dt(v: Any) -> datetime | None:
-    if v is None:
-        return None
-    if isinstance(v, datetime):
-        return v
-    if isinstance(v, date):
-        return datetime(v.year, v.month, v.day)
-    return datetime.fromisoformat(str(v))
-
-
 def run_case(backend: Any, case: Case, *, load: bool = True) -> Any:
     if load:
         load_tables(backend, tables(case))
-    q = case.data.get("query") or {}
-    query = Query(
-        period=q.get("period", "week"),
-        by=q.get("by"),
-        unit=q.get("unit"),
-        since=_dt(q.get("since")),
-        until=_dt(q.get("until")),
-    )
-    settings = Settings.model_validate(case.data.get("settings") or {})
-    return compute(backend, [case.data["metric"]], query, settings)
+    return compute(backend, [case.data["metric"]], golden.query(case), golden.settings(case))
 
 
 def _via_store(case: Case) -> Any:

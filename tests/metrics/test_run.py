@@ -27,6 +27,7 @@ from northstar.config import Settings
 from northstar.engines import connect_duckdb, load_tables
 from northstar.metrics import Query, catalog, compute, run
 from northstar.metrics.context import Context, period_floor, period_starts
+from tests.metrics import golden
 from tests.metrics.golden import Case, load_cases, tables
 
 # -- the reference: the per-row runner ---------------------------------------------------------------------
@@ -352,29 +353,16 @@ def _like(m: catalog.Metric) -> dict[str, Any]:
 # -- real metrics: every golden case's result frame -----------------------------------------------------------
 
 
-def _dt(v: Any) -> datetime | None:
-    if v is None or isinstance(v, datetime):
-        return v
-    return datetime.fromisoformat(str(v))
-
-
 CASES = load_cases()
 
 
 def _case_frames(case: Case) -> tuple[Any, list[tuple[catalog.Metric, Context, pd.DataFrame]], Settings]:
     con = connect_duckdb()
     load_tables(con, tables(case))
-    q = case.data.get("query") or {}
-    query = Query(
-        period=q.get("period", "week"),
-        by=q.get("by"),
-        unit=q.get("unit"),
-        since=_dt(q.get("since")),
-        until=_dt(q.get("until")),
-    )
-    settings_ = Settings.model_validate(case.data.get("settings") or {})
+    query = golden.query(case)
+    settings_ = golden.settings(case)
     since, until = run._window(con, query)
-    whole = run._is_midnight(since) and (query.until is None or run._is_midnight(until))
+    whole = run.whole_days(query, since, until)
     m = catalog.get(case.data["metric"])
     ctx = Context(con=con, settings=settings_, query=query, window_start=since, window_end=until, whole_days=whole)
     return con, [(m, ctx, con.execute(m.compute(ctx)))], settings_
@@ -407,8 +395,8 @@ class _Counting:
 def _dora_case(backend: Any) -> Query:
     case = next(c for c in CASES if c.id == "delivery/dora_band__week")
     load_tables(backend, tables(case))
-    q = case.data["query"]
-    return Query(period="week", by="team", since=_dt(q["since"]), until=_dt(q["until"]))
+    q = golden.query(case)
+    return Query(period="week", by="team", since=q.since, until=q.until)
 
 
 DORA_AND_KEYS = ["lead_time_for_changes", "change_failure_rate", "failed_deployment_recovery_time", "dora_band"]

@@ -91,6 +91,12 @@ def _is_midnight(ts: datetime) -> bool:
     return ts == datetime(ts.year, ts.month, ts.day)
 
 
+def whole_days(query: Query, since: datetime, until: datetime) -> bool:
+    """Whether the window [since, until) of `query` holds whole UTC days of data (`Context.whole_days`): since
+    is a midnight, and until is a midnight or was not given (then it lies after the last event)."""
+    return _is_midnight(since) and (query.until is None or _is_midnight(until))
+
+
 def _select(names: Sequence[str] | None, category: str | None, by: str | None) -> list[catalog.Metric]:
     if names:
         metrics = []
@@ -417,7 +423,7 @@ def compute(
     since, until = _window(con, query)
     periods = [p for p in period_starts(since, until, query.period)]
     first = period_floor(since, query.period)
-    whole_days = _is_midnight(since) and (query.until is None or _is_midnight(until))
+    whole = whole_days(query, since, until)
     min_group = int(getattr(getattr(settings, "privacy", None), "min_group_size", 5))
     checks = _Checks(con)
     shared = _Shared()
@@ -437,7 +443,7 @@ def compute(
             query=query,
             window_start=since,
             window_end=until,
-            whole_days=whole_days,
+            whole_days=whole,
             tables=tables,
         )
         expr = m.compute(ctx)
