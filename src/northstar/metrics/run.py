@@ -537,18 +537,11 @@ class _Checks:
         if not todo or set(names) & set(columns):
             return self._frame(expr)
         try:
-            parts = [s.name(name).as_table() for name, s in zip(names, todo.values(), strict=True)]
-            t = expr
-            for part in parts:
-                t = t.cross_join(part)
-            both = self._frame(t)
+            both = self._frame(_with_scalars(expr, names, todo.values()))
         except Exception:  # the engine cannot combine them: the metric alone (its checks run one by one)
             return self._frame(expr)
         if len(both):  # no rows: no check values either (they run on their own)
-            row = both.iloc[0]
-            self.done.update(
-                {k: None if pd.isna(row[name]) else int(row[name]) for k, name in zip(todo, names, strict=True)}
-            )
+            self.done.update(_counts(both.iloc[0], todo, names))
         return both[columns]
 
     def _frame(self, expr: Any) -> pd.DataFrame:
@@ -570,15 +563,23 @@ class _Checks:
 
     def _together(self, scalars: dict[Any, Any]) -> dict[Any, Any]:
         names = [f"_check{i}" for i in range(len(scalars))]
-        parts = [s.name(name).as_table() for name, s in zip(names, scalars.values(), strict=True)]
-        t = parts[0]
-        for p in parts[1:]:
-            t = t.cross_join(p)
-        df = self.con.execute(t)
+        first, *rest = scalars.values()
+        df = self.con.execute(_with_scalars(first.name(names[0]).as_table(), names[1:], rest))
         if len(df) != 1:
             raise ValueError("the combined checks did not give one row")
-        row = df.iloc[0]
-        return {k: None if pd.isna(row[name]) else int(row[name]) for k, name in zip(scalars, names, strict=True)}
+        return _counts(df.iloc[0], scalars, names)
+
+
+def _with_scalars(t: Any, names: Sequence[str], scalars: Iterable[Any]) -> Any:
+    """`t` with each scalar as a column `names[i]` on every row (a cross join with its single row)."""
+    for name, s in zip(names, scalars, strict=True):
+        t = t.cross_join(s.name(name).as_table())
+    return t
+
+
+def _counts(row: pd.Series, keys: Iterable[Any], names: Sequence[str]) -> dict[Any, Any]:
+    """The check values of a result row by check key: an int, or None where the engine gave null."""
+    return {k: None if pd.isna(row[name]) else int(row[name]) for k, name in zip(keys, names, strict=True)}
 
 
 def _is_integer_scalar(scalar: Any) -> bool:
