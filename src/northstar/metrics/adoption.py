@@ -251,37 +251,6 @@ def feature_adoption_rate(ctx: Context) -> ir.Table:
 
 
 # -- first use ---------------------------------------------------------------------------------------------
-def _is_activation(ctx: Context, a: ir.Table) -> ir.BooleanValue:
-    """Whether an activity is an activation action: the component's `activation_actions` when it declares
-    some (in the store, else in the config inventory), else `adoption.activation_actions`, else any action."""
-    configured = list(ctx.settings.adoption.activation_actions)
-    fallback: ir.BooleanValue = a.action.isin(configured) if configured else ibis.literal(True)
-    lists = a.acts
-    declared = lists.notnull() & (lists.length() > 0)
-    return ibis.ifelse(declared.fill_null(False), lists.contains(a.action).fill_null(False), fallback)
-
-
-def _with_activation_lists(ctx: Context, a: ir.Table) -> ir.Table:
-    """`a` plus `acts`: the activation actions declared for the event's component (null when none)."""
-    comps = ctx.table("components")
-    store = comps.select(cid=comps.id, acts=comps.activation_actions)
-    j = a.left_join(store, a.component == store.cid).drop("cid")
-    inventory = [c for c in ctx.settings.components if c.activation_actions]
-    if not inventory:
-        return j
-    conf = ibis.memtable(
-        pa.table(
-            {
-                "conf_id": pa.array([c.id for c in inventory], pa.string()),
-                "conf_acts": pa.array([list(c.activation_actions) for c in inventory], pa.list_(pa.string())),
-            }
-        )
-    )
-    k = j.left_join(conf, j.component == conf.conf_id)
-    declared = k.acts.notnull() & (k.acts.length() > 0)
-    return k.mutate(acts=ibis.ifelse(declared.fill_null(False), k.acts, k.conf_acts)).drop("conf_id", "conf_acts")
-
-
 @metric(
     category="adoption",
     question="Do new users get to the moment the platform becomes useful to them?",
@@ -302,8 +271,12 @@ def activation_rate(ctx: Context) -> ir.Table:
     user = _is_user(ctx)
     unit = _unit_column(ctx)
     cohort = _cohort(ctx, unit)
-    h = _with_activation_lists(ctx, _first_actions(ctx, unit))
-    acts = h.filter(_is_activation(ctx, h))
+    # the funnel's activation step uses the same rule (imported here: importing cohorts at the top would
+    # register its metrics before these and reorder the catalog)
+    from northstar.metrics.cohorts import activation_flag
+
+    h = activation_flag(ctx, _first_actions(ctx, unit))
+    acts = h.filter(h.is_activation)
     first = acts.group_by(["u", "g"]).aggregate(act_ts=acts.ts.min())
     hit = first.join(cohort, [first.u == cohort.u, first.g == cohort.g])
     window = _interval(ctx.settings.adoption.activation_window)
