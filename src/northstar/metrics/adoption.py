@@ -8,6 +8,9 @@ Conventions shared by every metric here:
 - With `--by`, a unit is followed within its group: by component, "first-ever activity" is the first
   activity on that component, and churn means leaving that component.
 - User-unit values carry `people` (the distinct people behind the value) so the runner can suppress small groups.
+- Activity is read through `unit_periods` (per period, group and unit) and `cohorts.unit_firsts` (per group
+  and unit), each built by one function for every metric that needs it (also the cohort metrics), so that the
+  runner computes each once per call; the metrics derive their values from them with small aggregates.
 """
 
 from __future__ import annotations
@@ -36,27 +39,38 @@ def _is_user(ctx: Context, default: str = "team") -> bool:
     return ctx.unit(default) == "user"
 
 
-def _tag(ctx: Context, a: ir.Table, unit: str, *cols: str) -> ir.Table:
-    """Rows of `a` as (u, g, ts, *cols): u = unit id, g = `--by` group (`*` without --by), both non-null."""
-    g = a[ctx.by].cast("string") if ctx.by else ibis.literal(_ALL)
-    t = a.select(u=a[unit], g=g, ts=a.ts, **{c: a[c] for c in cols})
-    return t.filter(t.u.notnull(), t.g.notnull())
+def unit_periods(ctx: Context, unit: str, *, component: bool = False) -> ir.Table:
+    """Activity before the window's end per (period_start, g, u[, component]): `first_ts` (the first event of
+    the period, history before --since included) and `days` (distinct UTC days with activity inside the window:
+    0 for a period seen only before --since). `u` = unit id (`team`, or `actor`), never null; `g` = the `--by`
+    group, null without --by or when unknown. The `component` column (and key) is there when `component` is
+    True or with `--by component`.
 
-
-def _days(ctx: Context, unit: str, *, history: bool = False, component: bool = False) -> ir.Table:
-    """Activity per day as (u, g, ts, day[, component]): `ts` is the unit's first event of the day (see
-    `Context.activity_days`), in the window or (history=True) anywhere before the window's end."""
+    The shared intermediate of the activity metrics here and in `cohorts`: one history-wide aggregate of the
+    daily rollup that every one of them filters and aggregates further, built by this one function so that the
+    metrics of one runner call hold structurally identical nodes, computed once."""
     component = component or ctx.by == "component"
-    a = ctx.activity_days(component, unit="team" if unit == "team" else "user")
-    a = ctx.before_end(a, "ts") if history else ctx.in_window(a, "ts")
-    return _tag(ctx, a, unit, "day", *(["component"] if component else []))
+    a = ctx.before_end(ctx.activity_days(component, unit="team" if unit == "team" else "user"), "ts")
+    extra = {"component": a.component} if component else {}
+    t = a.select(period_start=ctx.bucket(a.ts), g=ctx.group(a), u=a[unit], **extra, ts=a.ts, day=a.day)
+    t = t.filter(t.u.notnull())
+    inside = t.ts >= ibis.literal(ctx.window_start)
+    return t.group_by(["period_start", "g", "u", *extra]).aggregate(
+        first_ts=t.ts.min(), days=t.day.nunique(where=inside)
+    )
 
 
-def _first_actions(ctx: Context, unit: str) -> ir.Table:
-    """The first event of every (u, g, component, action) before the window's end, as (u, g, ts, component,
-    action): enough to find a unit's first activation or value action (all of a unit's events are at or after
-    its first-ever activity, so the first matching action decides)."""
-    return _tag(ctx, ctx.before_end(ctx.activity_firsts(), "ts"), unit, "component", "action")
+def _keyed(ctx: Context, t: ir.Table) -> ir.Table:
+    """`t` (with a nullable group `g`) with this module's key: `g` non-null (`*` without --by), rows whose
+    `--by` group is unknown left out."""
+    return t.filter(t.g.notnull()) if ctx.by else t.mutate(g=ibis.literal(_ALL))
+
+
+def _periods(ctx: Context, unit: str, *, component: bool = False, history: bool = False) -> ir.Table:
+    """`unit_periods` keyed as here: the (period_start, g, u[, component]) with activity in the window, or
+    (history=True) with activity anywhere before the window's end."""
+    p = _keyed(ctx, unit_periods(ctx, unit, component=component))
+    return p if history else p.filter(p.days > 0)
 
 
 def _group(ctx: Context, t: ir.Table) -> ir.StringValue:
@@ -91,17 +105,29 @@ def _grid(ctx: Context) -> ir.Table:
     )
 
 
-def _firsts(ctx: Context, unit: str) -> ir.Table:
+def _firsts(ctx: Context, unit: str, *, component: bool = False) -> ir.Table:
     """First-ever activity `first_ts` of every (u, g) before the window's end."""
-    h = _days(ctx, unit, history=True)
-    return h.group_by(["u", "g"]).aggregate(first_ts=h.ts.min())
+    h = _periods(ctx, unit, component=component, history=True)
+    return h.group_by(["u", "g"]).aggregate(first_ts=h.first_ts.min())
 
 
 def _cohort(ctx: Context, unit: str) -> ir.Table:
-    """Units whose first-ever activity `first_ts` (in their group) falls in the window, with its `period_start`."""
-    f = _firsts(ctx, unit)
+    """Units whose first-ever activity `first_ts` (in their group) falls in the window, with its `period_start`,
+    and the first-ever event of the activation and value steps (`activation_ts`, `value_ts`; null when none
+    before the window's end). From `cohorts.unit_firsts`, shared with the funnel."""
+    # imported here: importing cohorts at the top would register its metrics before these and reorder the catalog
+    from northstar.metrics.cohorts import ACTIVATION, VALUE, first_column, unit_firsts
+
+    f = _keyed(ctx, unit_firsts(ctx, unit))
     f = ctx.in_window(f, "first_ts")
-    return f.mutate(period_start=ctx.bucket(f.first_ts))
+    return f.select(
+        "g",
+        "u",
+        "first_ts",
+        period_start=ctx.bucket(f.first_ts),
+        activation_ts=f[first_column(ctx, ACTIVATION)],
+        value_ts=f[first_column(ctx, VALUE)],
+    )
 
 
 def _interval(td: timedelta) -> ir.IntervalScalar:
@@ -139,9 +165,8 @@ def _finish(ctx: Context, t: ir.Table, value: ir.Value, n: ir.Value, *extra: str
 )
 def active_teams(ctx: Context) -> ir.Table:
     """Distinct teams with at least one activity in the period."""
-    a = _days(ctx, "team")
-    t = a.mutate(period_start=ctx.bucket(a.ts))
-    g = t.group_by(["period_start", "g"]).aggregate(k=t.u.nunique())
+    a = _periods(ctx, "team")
+    g = a.group_by(["period_start", "g"]).aggregate(k=a.count())
     return _finish(ctx, g, g.k, g.k)
 
 
@@ -159,9 +184,8 @@ def active_teams(ctx: Context) -> ir.Table:
 )
 def active_users(ctx: Context) -> ir.Table:
     """Distinct actors with at least one activity in the period."""
-    a = _days(ctx, "actor")
-    t = a.mutate(period_start=ctx.bucket(a.ts))
-    g = t.group_by(["period_start", "g"]).aggregate(k=t.u.nunique())
+    a = _periods(ctx, "actor")
+    g = a.group_by(["period_start", "g"]).aggregate(k=a.count())
     return _finish(ctx, g, g.k, g.k, people=True)
 
 
@@ -175,7 +199,7 @@ def _eligible(ctx: Context, grid: ir.Table) -> ir.Table:
     teams = ctx.table("teams")
     roster = grid.cross_join(teams.select(team=teams.id, eligible_from=teams.eligible_from))
     roster = roster.filter(roster.eligible_from.isnull() | (roster.eligible_from < roster.next_start.date()))
-    seen = _firsts(ctx, "team").group_by("u").aggregate(first_ts=lambda t: t.first_ts.min())
+    seen = _firsts(ctx, "team", component=True).group_by("u").aggregate(first_ts=lambda t: t.first_ts.min())
     size = teams.aggregate(roster_size=teams.count())
     fallback = grid.cross_join(seen).cross_join(size)
     fallback = fallback.filter(fallback.roster_size == 0, fallback.first_ts < fallback.next_start)
@@ -206,8 +230,8 @@ def adoption_rate(ctx: Context) -> ir.Table:
     grid = _grid(ctx)
     eligible = _eligible(ctx, grid)
     sizes = eligible.group_by("period_start").aggregate(eligible=eligible.team.nunique())
-    a = _days(ctx, "team")
-    a = a.mutate(period_start=ctx.bucket(a.ts))
+    # per component, as feature_adoption_rate reads it (one shared node); the team counts below are distinct
+    a = _periods(ctx, "team", component=True)
     act = a.join(eligible, [a.period_start == eligible.period_start, a.u == eligible.team])
     act = act.group_by(["period_start", "g"]).aggregate(active=act.u.nunique())
     # every period with eligible teams is reported (0 without activity), for every component used in the window
@@ -234,8 +258,7 @@ def feature_adoption_rate(ctx: Context) -> ir.Table:
     platform in the period (`n`); 0 for a component used in the window but not in this period. Always per
     component: with `--by component` the component is the `group`; without --by it is in `key`."""
     user = _is_user(ctx)
-    a = _days(ctx, _unit_column(ctx), component=True)
-    a = a.mutate(period_start=ctx.bucket(a.ts))
+    a = _periods(ctx, _unit_column(ctx), component=True)
     platform = a.group_by("period_start").aggregate(active=a.u.nunique())
     on = a.group_by(["period_start", "component"]).aggregate(users_on=a.u.nunique())
     cells = platform.cross_join(a.select("component").distinct())
@@ -269,23 +292,11 @@ def activation_rate(ctx: Context) -> ir.Table:
     `activation_actions`, else `adoption.activation_actions`, else any action (DESIGN.md §2's default, so
     every newcomer is activated). By component: first activity on, and activation action on, that component."""
     user = _is_user(ctx)
-    unit = _unit_column(ctx)
-    cohort = _cohort(ctx, unit)
-    # the funnel's activation step uses the same rule (imported here: importing cohorts at the top would
-    # register its metrics before these and reorder the catalog)
-    from northstar.metrics.cohorts import activation_flag
-
-    h = activation_flag(ctx, _first_actions(ctx, unit))
-    acts = h.filter(h.is_activation)
-    first = acts.group_by(["u", "g"]).aggregate(act_ts=acts.ts.min())
-    hit = first.join(cohort, [first.u == cohort.u, first.g == cohort.g])
+    c = _cohort(ctx, _unit_column(ctx))
     window = _interval(ctx.settings.adoption.activation_window)
     # the first activation action is at or after the first-ever activity: activated iff it is in the window
-    hit = hit.filter(hit.act_ts <= hit.first_ts + window)
-    done = hit.select("u", "g").mutate(activated=ibis.literal(1))
-    j = cohort.left_join(done, [cohort.u == done.u, cohort.g == done.g])
-    j = j.select(cohort.period_start, cohort.g, activated=done.activated.fill_null(0))
-    r = j.group_by(["period_start", "g"]).aggregate(n=j.count(), activated=j.activated.sum())
+    hit = (c.activation_ts <= c.first_ts + window).fill_null(False)
+    r = c.group_by(["period_start", "g"]).aggregate(n=c.count(), activated=ibis.ifelse(hit, 1, 0).sum())
     return _finish(ctx, r, r.activated / r.n, r.n, people=user)
 
 
@@ -307,15 +318,9 @@ def time_to_value(ctx: Context) -> ir.Table:
     reached value (`n`); `share_reached` = those ÷ the cohort (null value when nobody reached it; with --unit user,
     share_reached is also null for a cohort smaller than privacy.min_group_size)."""
     user = _is_user(ctx)
-    unit = _unit_column(ctx)
-    cohort = _cohort(ctx, unit)
-    h = _first_actions(ctx, unit)
-    actions = list(ctx.settings.adoption.value_actions)
-    v = h.filter(h.action.isin(actions) if actions else ibis.literal(False))
-    v = v.group_by(["u", "g"]).aggregate(reached=v.ts.min())
-    j = cohort.left_join(v, [cohort.u == v.u, cohort.g == v.g])
-    secs = (j.reached.epoch_seconds() - j.first_ts.epoch_seconds()).cast("float64")
-    j = j.select(cohort.period_start, cohort.g, secs=secs)
+    c = _cohort(ctx, _unit_column(ctx))
+    secs = (c.value_ts.epoch_seconds() - c.first_ts.epoch_seconds()).cast("float64")
+    j = c.select("period_start", "g", secs=secs)
     r = j.group_by(["period_start", "g"]).aggregate(cohort=j.count(), n=j.secs.count(), med=j.secs.median())
     share = (r.n / r.cohort).cast("float64")
     if user:
@@ -327,12 +332,6 @@ def time_to_value(ctx: Context) -> ir.Table:
 
 
 # -- engagement --------------------------------------------------------------------------------------------
-def _active_days(ctx: Context, unit: str) -> ir.Table:
-    """Distinct (period_start, g, u, day) of activity in the window."""
-    a = _days(ctx, unit)
-    return a.select(period_start=ctx.bucket(a.ts), g=a.g, u=a.u, day=a.day).distinct()
-
-
 @metric(
     category="adoption",
     question="How often do the platform's users come back to it?",
@@ -346,9 +345,8 @@ def _active_days(ctx: Context, unit: str) -> ir.Table:
 )
 def usage_frequency(ctx: Context) -> ir.Table:
     """Mean number of distinct active days (UTC calendar days) per active unit in the period; `n` = active units."""
-    d = _active_days(ctx, _unit_column(ctx))
-    per = d.group_by(["period_start", "g", "u"]).aggregate(days=d.count())
-    r = per.group_by(["period_start", "g"]).aggregate(n=per.count(), avg_days=per.days.mean())
+    p = _periods(ctx, _unit_column(ctx))
+    r = p.group_by(["period_start", "g"]).aggregate(n=p.count(), avg_days=p.days.mean())
     return _finish(ctx, r, r.avg_days, r.n, people=_is_user(ctx))
 
 
@@ -367,9 +365,8 @@ def stickiness(ctx: Context) -> ir.Table:
     """Mean daily active users over the days of the period (days without activity count as 0) ÷ distinct
     active users in the period (`n`): DAU/MAU for a month. The days are the period's UTC calendar days inside
     [since, until), so a period cut by the window is averaged over its covered days only. Default unit: user."""
-    unit = _unit_column(ctx, "user")
-    d = _active_days(ctx, unit)
-    r = d.group_by(["period_start", "g"]).aggregate(unit_days=d.count(), n=d.u.nunique())
+    p = _periods(ctx, _unit_column(ctx, "user"))
+    r = p.group_by(["period_start", "g"]).aggregate(unit_days=p.days.sum(), n=p.count())
     grid = _grid(ctx)
     j = r.join(grid, r.period_start == grid.period_start)
     value = j.unit_days.cast("float64") / (j.days * j.n)
@@ -394,14 +391,11 @@ def churn_rate(ctx: Context) -> ir.Table:
     in the previous period; 1 for a period without activity after one with."""
     unit = _unit_column(ctx)
     grid = _grid(ctx)
-    lo = shift_period(period_floor(ctx.window_start, ctx.period), ctx.period, -1)
-    a = ctx.activity_days(unit="team" if unit == "team" else "user")  # lo is a midnight: whole days
-    a = a.filter(a.ts >= ibis.literal(lo), a.ts < ibis.literal(ctx.window_end))
-    h = _tag(ctx, a, unit)
-    before = h.select(ps=ctx.bucket(h.ts), g=h.g, u=h.u).distinct()
-    now = _days(ctx, unit)
-    now = now.select(ps=ctx.bucket(now.ts), g=now.g, u=now.u).distinct().mutate(stayed=ibis.literal(1))
-    prev = grid.join(before, grid.prev_start == before.ps).select(grid.period_start, before.g, before.u)
+    # every period before the window's end, whole (also before --since); "now" only inside the window
+    before = _periods(ctx, unit, history=True)
+    now = before.filter(before.days > 0)
+    now = now.select(ps=now.period_start, g=now.g, u=now.u, stayed=ibis.literal(1))
+    prev = grid.join(before, grid.prev_start == before.period_start).select(grid.period_start, before.g, before.u)
     j = prev.left_join(now, [prev.period_start == now.ps, prev.g == now.g, prev.u == now.u])
     j = j.select(prev.period_start, prev.g, stayed=now.stayed.fill_null(0))
     r = j.group_by(["period_start", "g"]).aggregate(n=j.count(), stayed=j.stayed.sum())

@@ -12,11 +12,13 @@ from their first-ever activity. Shared choices:
 - Offsets between periods come from `ctx.period_index`, so they are right across years.
 
 Reading: retention and lifecycle need only which periods each unit was active in and its first-ever activity,
-so they read `ctx.activity_days()` (the daily rollup on whole-day windows, raw events otherwise; its `ts` is
-the day's first event, so filtering and bucketing it is exact). The funnel reads `ctx.activity_firsts()` (the
-first event of every team, actor, component and action): entering and each later step's first-ever event,
-which decide the funnel of most units; raw events are read only for the units whose later step first happened
-before the step preceding it, only those that can match a later step.
+so they read `adoption.unit_periods` (per period, group and unit, from `ctx.activity_days()`: the daily rollup
+on whole-day windows, raw events otherwise; its `ts` is the day's first event, so filtering and bucketing it
+is exact). The funnel reads `unit_firsts` (per group and unit, from `ctx.activity_firsts()`, the first event of
+every team, actor, component and action): entering and each later step's first-ever event, which decide the
+funnel of most units; raw events are read only for the units whose later step first happened before the step
+preceding it, only those that can match a later step. Both intermediates are built by one function each, also
+for the adoption metrics that read them, so the metrics of one runner call share them (computed once).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
+from northstar.metrics.adoption import unit_periods
 from northstar.metrics.catalog import metric
 from northstar.metrics.context import Context, period_starts
 
@@ -51,10 +54,9 @@ def _keyed(ctx: Context, t: ir.Table) -> ir.Table:
     return t.mutate(unit=key, gkey=ctx.group(t).fill_null(_NO_GROUP))
 
 
-def unit_events(ctx: Context) -> ir.Table:
-    """Activity before the window's end, per day (`ctx.activity_days()`: `ts` is the day's first event), with
-    `unit` and `gkey`."""
-    return _keyed(ctx, ctx.before_end(ctx.activity_days(unit=ctx.unit("team")), "ts"))
+def _unit_column(ctx: Context) -> str:
+    """The activity column that identifies a unit: `team`, or `actor` for `--unit user`."""
+    return "actor" if ctx.unit("team") == "user" else "team"
 
 
 def _group(gkey: ir.StringValue) -> ir.StringValue:
@@ -77,12 +79,15 @@ def _next_period_start(ctx: Context, ps: ir.TimestampValue) -> ir.TimestampValue
 
 
 def active_periods(ctx: Context, *, first_ts: bool = True) -> ir.Table:
-    """One row per (gkey, unit, period) with activity: `period_start`, `pidx` and, with `first_ts`, the
-    period's first event."""
-    a = unit_events(ctx)
-    a = a.mutate(period_start=ctx.bucket(a.ts))
-    keys = ["gkey", "unit", "period_start"]
-    p = a.group_by(keys).aggregate(first_ts=a.ts.min()) if first_ts else a.select(*keys).distinct()
+    """One row per (gkey, unit, period) with activity before the window's end: `period_start`, `pidx` and, with
+    `first_ts`, the period's first event. From `adoption.unit_periods`, the node the activity metrics share."""
+    p = unit_periods(ctx, _unit_column(ctx))
+    p = p.select(
+        gkey=p.g.fill_null(_NO_GROUP),
+        unit=p.u,
+        period_start=p.period_start,
+        **({"first_ts": p.first_ts} if first_ts else {}),
+    )
     return p.mutate(pidx=ctx.period_index(p.period_start))
 
 
@@ -244,6 +249,35 @@ def _step_match(ctx: Context, a: ir.Table, step: str) -> ir.BooleanValue:
     return a.action == step
 
 
+def _first_steps(ctx: Context) -> list[str]:
+    """The steps whose first-ever event `unit_firsts` finds (besides first_activity): activation, value, then the
+    funnel's other steps."""
+    names = [ACTIVATION, VALUE, *funnel_steps(ctx)]
+    return [s for i, s in enumerate(names) if s != FIRST_ACTIVITY and s not in names[:i]]
+
+
+def first_column(ctx: Context, step: str) -> str:
+    """The column of `unit_firsts` that holds the first-ever event of funnel step `step`."""
+    return "first_ts" if step == FIRST_ACTIVITY else f"_f{_first_steps(ctx).index(step)}"
+
+
+def unit_firsts(ctx: Context, unit: str) -> ir.Table:
+    """Per (g, u) with activity before the window's end (u = `unit`, `team` or `actor`, never null; g = the
+    `--by` group, null without --by or when unknown): the first-ever activity `first_ts` and the first-ever
+    event of every step of `_first_steps` (columns by `first_column`; null when none), from
+    `ctx.activity_firsts()` (the step predicates depend on the component and action only).
+
+    Shared by the funnel, `activation_rate` and `time_to_value`: built by this one function so that the
+    metrics of one runner call hold structurally identical nodes, computed once."""
+    f = ctx.before_end(ctx.activity_firsts(), "ts")
+    f = f.select(g=ctx.group(f), u=f[unit], ts=f.ts, component=f.component, action=f.action)
+    f = activation_flag(ctx, f.filter(f.u.notnull()))
+    return f.group_by(["g", "u"]).aggregate(
+        first_ts=f.ts.min(),
+        **{first_column(ctx, st): f.ts.min(where=_step_match(ctx, f, st)) for st in _first_steps(ctx)},
+    )
+
+
 def _raw_step_events(ctx: Context, steps: Sequence[str], first: int) -> ir.Table:
     """Raw events in the window that may match a step k ≥ `first`, with `gkey`, `unit`, `ts` and `_s{k}` (whether
     the event matches step k), team resolved as in `ctx.activity()` after pruning.
@@ -301,12 +335,12 @@ def funnel(ctx: Context) -> ir.Table:
     # per unit, from the first event of every (team, actor, component, action) — the step predicates depend on
     # the component and action only: entering (t0, the first-ever step-0 event) and the first-ever event of
     # every later step (f{k}); history before --since counts, events at or after --until are not seen
-    f = _keyed(ctx, ctx.before_end(ctx.activity_firsts(), "ts"))
-    if ACTIVATION in steps:
-        f = activation_flag(ctx, f)
-    match = [_step_match(ctx, f, step) for step in steps]
-    firsts = f.group_by(["gkey", "unit"]).aggregate(
-        t0=f.ts.min(where=match[0]), **{f"f{k}": f.ts.min(where=match[k]) for k in range(1, n)}
+    f = unit_firsts(ctx, _unit_column(ctx))
+    firsts = f.select(
+        gkey=f.g.fill_null(_NO_GROUP),
+        unit=f.u,
+        t0=f[first_column(ctx, steps[0])],
+        **{f"f{k}": f[first_column(ctx, steps[k])] for k in range(1, n)},
     )
     u = ctx.in_window(firsts, "t0")
     window = ibis.interval(seconds=int(ctx.settings.adoption.funnel_window.total_seconds()))
