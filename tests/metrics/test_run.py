@@ -118,7 +118,9 @@ def _ref_sort_key(r: dict[str, Any]) -> tuple[Any, ...]:
         r["metric"],
         r["period_start"] or "",
         r["group"] or "",
-        *(str(r.get(k, "")) for k in ("cohort", "offset", "step", "state", "key")),
+        # the old runner sorted on ("cohort", "offset", "step", "state", "key") only, so rows that tied on those
+        # (incident_count's severities, slo's objectives, space_score's dimensions) kept the engine's order
+        *(str(r.get(k, "")) for k in ("cohort", "offset", "step", "state", "key", "slo", "severity", "dimension")),
     )
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import math
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from ibis.common.graph import Graph
 
-from northstar.metrics import catalog
+from northstar.metrics import catalog, pipeline
 from northstar.metrics.context import Context, Query, period_floor, period_starts
 
 __all__ = ["MetricsError", "Result", "compute", "data_extent"]
@@ -187,7 +187,9 @@ def _no_data(v: Any) -> bool:
 
 
 IDENTITY_EXTRAS = frozenset({"cohort", "offset", "step", "step_index", "state", "key", "slo", "severity", "dimension"})
-SORT_EXTRAS = ("cohort", "offset", "step", "state", "key")
+# rows sort by metric, period_start, group, then these (every identity extra: rows never tie, so their order
+# does not depend on the order an engine returns them in)
+SORT_EXTRAS = ("cohort", "offset", "step", "state", "key", "slo", "severity", "dimension")
 
 
 @dataclass
@@ -376,8 +378,8 @@ def _metric_rows(
 
 
 def _sorted_rows(blocks: list[_Block]) -> list[dict[str, Any]]:
-    """The rows of every block, sorted by metric, period_start, group, cohort, offset, step, state and key
-    (a stable sort: rows that tie keep their order)."""
+    """The rows of every block, sorted by metric, period_start, group and the identity extras (SORT_EXTRAS;
+    a stable sort: rows that tie keep their order)."""
     by_metric: dict[str, list[_Block]] = {}
     for b in blocks:
         by_metric.setdefault(b.metric, []).append(b)
@@ -425,14 +427,9 @@ def compute(
     first = period_floor(since, query.period)
     whole = whole_days(query, since, until)
     min_group = int(getattr(getattr(settings, "privacy", None), "min_group_size", 5))
-    checks = _Checks(con)
-    shared = _Shared()
     tables: dict[str, Any] = {}
-    result = Result()
-    blocks: list[_Block] = []
+    built: list[tuple[catalog.Metric, Context, Any]] = []
     for m in metrics:
-        if progress:
-            progress(m.name)
         if query.unit and m.units and query.unit not in m.units:
             if names:
                 raise MetricsError(f"metric {m.name!r} has no --unit {query.unit} (it has: {', '.join(m.units)})")
@@ -446,19 +443,55 @@ def compute(
             whole_days=whole,
             tables=tables,
         )
-        expr = m.compute(ctx)
-        scalars = [scalar for scalar, _ in ctx.checks]
-        df = checks.execute(shared.rewrite(expr), scalars)
-        shared.add(expr, df)
-        with _gc_paused():
-            blocks.append(_metric_rows(m, ctx, df, periods, first, until, min_group))
-        counts = checks.run(scalars)
-        for n, (_, message) in zip(counts, ctx.checks, strict=True):
-            if n:
-                result.warnings.append(f"{m.name}: " + message.format(n=int(n)))
+        built.append((m, ctx, m.compute(ctx)))
+    checks = _Checks(con)
+    result = Result()
+    blocks: list[_Block] = []
+    outcomes = _pipelined(con, checks, built) if pipeline.supported(con) else _serial(checks, built)
+    with contextlib.closing(outcomes):  # on an error: no more queries
+        for (m, ctx, _), df in zip(built, outcomes, strict=True):
+            if progress:
+                progress(m.name)
+            with _gc_paused():
+                blocks.append(_metric_rows(m, ctx, df, periods, first, until, min_group))
+            counts = checks.run([scalar for scalar, _ in ctx.checks])
+            for n, (_, message) in zip(counts, ctx.checks, strict=True):
+                if n:
+                    result.warnings.append(f"{m.name}: " + message.format(n=int(n)))
     with _gc_paused():
         result.rows = _sorted_rows(blocks)
     return result
+
+
+def _serial(checks: _Checks, built: list[tuple[catalog.Metric, Context, Any]]) -> Generator[pd.DataFrame]:
+    """Each metric's result, one query after another on the caller's connection (any engine)."""
+    shared = _Shared()
+    for _, ctx, expr in built:
+        df = checks.execute(shared.rewrite(expr), [scalar for scalar, _ in ctx.checks])
+        shared.add(expr, df)
+        yield df
+
+
+def _pipelined(con: Any, checks: _Checks, built: list[tuple[catalog.Metric, Context, Any]]) -> Generator[pd.DataFrame]:
+    """Each metric's result from `pipeline.run` (DuckDB): each new integer check is claimed by the first
+    metric that has it and computed in that metric's query; the values that come back go to `checks`."""
+    claimed: set[Any] = set()
+    items: list[tuple[Any, Any, list[str], list[Any]]] = []
+    for _, ctx, expr in built:
+        todo = {}
+        for s, _ in ctx.checks:
+            k = _Checks._key(s)
+            if k is not None and k not in claimed and _is_integer_scalar(s):
+                todo[k] = s
+        names = [f"_northstar_check{i}" for i in range(len(todo))]
+        if not todo or set(names) & set(expr.columns):
+            items.append((expr, None, [], []))
+            continue
+        claimed |= set(todo)
+        items.append((expr, _with_scalars(expr, names, todo.values()), names, list(todo)))
+    for df, counts in pipeline.run(con, items):
+        checks.done.update(counts)
+        yield df
 
 
 @contextlib.contextmanager

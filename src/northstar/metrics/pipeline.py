@@ -1,0 +1,171 @@
+"""DuckDB: run the queries of one `compute` call while Python works, and compute their common parts once.
+
+The runner's serial way (`run._serial`) builds, compiles, executes and shapes one metric after another; on
+DuckDB the engine then waits for Python (building and compiling Ibis expressions, shaping rows) about half of
+the time. Here, once every metric's expression is built:
+
+- **Shared parts once.** An aggregate or distinct relation that appears, identical, in the queries of two
+  or more metrics (Ibis nodes compare by structure: same tables, filters, window and settings) is executed
+  once, to Arrow, and the queries read that result instead (a table registered under a reserved name).
+  A shared part used only inside a bigger shared part by the same metrics is left to the bigger one.
+- **Queries beside Python.** Worker threads, each with its own DuckDB cursor (a connection to the same
+  database), compile and execute the queries in order, while the calling thread turns finished results
+  into rows. DuckDB releases the GIL while it executes.
+- **Checks as before.** A metric's new integer data-warning checks ride on its own query (a cross join with
+  their single row); a check that an earlier metric's query computed is not computed again; what is left
+  (no rows to ride on, or a check that is not an integer) runs on the caller's connection when the metric's
+  turn comes (`run._Checks`).
+
+Results are yielded in metric order, each as soon as it is ready. The answers are those of the serial way:
+the same expressions, with parts replaced by their own results.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+import ibis
+import ibis.expr.operations as ops
+import pandas as pd
+from ibis.common.graph import Graph
+
+__all__ = ["SHARED_PREFIX", "WORKERS", "run", "supported"]
+
+SHARED_PREFIX = "_northstar_shared_"
+# two: one query compiles (Python) while the other executes (DuckDB, which uses the cores it is given)
+WORKERS = 2
+_SHAREABLE = (ops.Aggregate, ops.Distinct)
+
+
+def supported(con: Any) -> bool:
+    """Whether `con` is an Ibis DuckDB backend (the only engine this module runs on)."""
+    try:
+        from ibis.backends.duckdb import Backend
+    except ImportError:  # pragma: no cover - duckdb is a base dependency
+        return False
+    return isinstance(con, Backend)
+
+
+def shared_parts(queries: Sequence[Any]) -> list[Any]:
+    """The aggregate and distinct relations found in two or more of `queries` (Ibis table expressions),
+    innermost first; one that only ever appears inside a bigger shared one, in the same queries, is left out."""
+    where: dict[Any, set[int]] = {}
+    for i, q in enumerate(queries):
+        for node in Graph.from_bfs(q.op()):
+            if isinstance(node, _SHAREABLE):
+                where.setdefault(node, set()).add(i)
+    multi = {n: s for n, s in where.items() if len(s) > 1}
+    inside = {n: set(Graph.from_bfs(n)) for n in multi}
+    keep = [n for n, s in multi.items() if not any(m is not n and n in inside[m] and multi[m] == s for m in multi)]
+    return sorted(keep, key=lambda n: len(inside[n]))
+
+
+def _names(node: Any) -> list[str]:
+    """The shared results that the (rewritten) expression node reads."""
+    return [t.name for t in node.find(ops.UnboundTable) if t.name.startswith(SHARED_PREFIX)]
+
+
+class _Workers:
+    """A thread pool whose threads each hold an Ibis backend on their own cursor of `con`'s database."""
+
+    def __init__(self, con: Any, workers: int) -> None:
+        self.con = con
+        self.pool = ThreadPoolExecutor(workers, thread_name_prefix="northstar-query")
+        self.local = threading.local()
+        self.lock = threading.Lock()
+        self.backends: list[Any] = []
+
+    def backend(self) -> Any:
+        b = getattr(self.local, "backend", None)
+        if b is None:
+            b = ibis.duckdb.from_connection(self.con.con.cursor())
+            self.local.backend = b
+            with self.lock:
+                self.backends.append(b)
+        return b
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        for b in self.backends:
+            b.con.close()
+
+
+def _with_results(b: Any, deps: dict[str, Future[Any]]) -> None:
+    for name, fut in deps.items():
+        b.con.register(name, fut.result())
+
+
+def _drop_results(b: Any, deps: dict[str, Future[Any]]) -> None:
+    for name in deps:
+        b.con.unregister(name)
+
+
+def run(
+    con: Any, items: Sequence[tuple[Any, Any, Sequence[str], Sequence[Any]]], workers: int | None = None
+) -> Iterator[tuple[pd.DataFrame, dict[Any, Any]]]:
+    """For each item `(expr, query, names, keys)` in order: the result of `expr` (a DataFrame, as
+    `con.execute` gives it) and the check values `query` computed on the way (by check key).
+
+    `query` is `expr` with the item's checks as extra columns `names` (None when it has none); when the
+    engine cannot compute them together, or the result has no rows, no check values come back."""
+    queries = [q if q is not None else e for e, q, _, _ in items]
+    parts = shared_parts(queries)
+    tables = {n: ops.UnboundTable(name=f"{SHARED_PREFIX}{i}", schema=n.schema) for i, n in enumerate(parts)}
+    pool = _Workers(con, workers or WORKERS)
+    try:
+        done: dict[str, Future[Any]] = {}
+        for n in parts:
+            inner = {m: t for m, t in tables.items() if m is not n}
+            node = n.replace(inner) if inner else n
+            deps = {name: done[name] for name in _names(node)}
+            done[tables[n].name] = pool.pool.submit(_materialize, pool, node.to_expr(), deps)
+        futures = []
+        for e, q, names, keys in items:
+            plain = e.op().replace(tables).to_expr() if tables else e
+            both = q.op().replace(tables).to_expr() if (tables and q is not None) else q
+            deps = {
+                name: done[name] for name in {*_names(plain.op()), *(_names(both.op()) if both is not None else [])}
+            }
+            futures.append(pool.pool.submit(_execute, pool, plain, both, list(names), list(keys), deps))
+        for fut in futures:
+            yield fut.result()
+    finally:
+        pool.close()
+
+
+def _materialize(pool: _Workers, expr: Any, deps: dict[str, Future[Any]]) -> Any:
+    b = pool.backend()
+    _with_results(b, deps)
+    try:
+        return b.to_pyarrow(expr)
+    finally:
+        _drop_results(b, deps)
+
+
+def _execute(
+    pool: _Workers,
+    plain: Any,
+    both: Any,
+    names: list[str],
+    keys: list[Any],
+    deps: dict[str, Future[Any]],
+) -> tuple[pd.DataFrame, dict[Any, Any]]:
+    from northstar.metrics.run import _counts
+
+    b = pool.backend()
+    _with_results(b, deps)
+    try:
+        if both is not None:
+            try:
+                df: pd.DataFrame = b.execute(both)
+            except Exception:  # the engine cannot combine them: the metric alone (its checks run one by one)
+                pass
+            else:
+                counts = _counts(df.iloc[0], keys, names) if len(df) else {}
+                return df[list(plain.columns)], counts
+        return b.execute(plain), {}
+    finally:
+        _drop_results(b, deps)
