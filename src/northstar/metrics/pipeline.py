@@ -23,7 +23,7 @@ the same expressions, with parts replaced by their own results.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -32,7 +32,7 @@ import ibis.expr.operations as ops
 import pandas as pd
 from ibis.common.graph import Graph
 
-__all__ = ["SHARED_PREFIX", "WORKERS", "run", "supported"]
+__all__ = ["SHARED_PREFIX", "WORKERS", "Pipeline", "run", "shared_parts", "supported"]
 
 SHARED_PREFIX = "_northstar_shared_"
 # two: one query compiles (Python) while the other executes (DuckDB, which uses the cores it is given)
@@ -54,11 +54,23 @@ def shared_parts(queries: Sequence[Any]) -> list[Any]:
     innermost first; one that only ever appears inside a bigger shared one, in the same queries, is left out."""
     where: dict[Any, set[int]] = {}
     for i, q in enumerate(queries):
-        for node in Graph.from_bfs(q.op()):
-            if isinstance(node, _SHAREABLE):
-                where.setdefault(node, set()).add(i)
+        _note(where, q, i)
+    return _keep(where, {})
+
+
+def _note(where: dict[Any, set[int]], query: Any, i: int) -> None:
+    """Note, for each aggregate or distinct relation of `query`, that query `i` holds it."""
+    for node in Graph.from_bfs(query.op()):
+        if isinstance(node, _SHAREABLE):
+            where.setdefault(node, set()).add(i)
+
+
+def _keep(where: dict[Any, set[int]], inside: dict[Any, set[Any]]) -> list[Any]:
+    """`shared_parts` from the noted relations (`inside`: each relation's nodes, filled in as needed)."""
     multi = {n: s for n, s in where.items() if len(s) > 1}
-    inside = {n: set(Graph.from_bfs(n)) for n in multi}
+    for n in multi:
+        if n not in inside:
+            inside[n] = set(Graph.from_bfs(n))
     keep = [n for n, s in multi.items() if not any(m is not n and n in inside[m] and multi[m] == s for m in multi)]
     return sorted(keep, key=lambda n: len(inside[n]))
 
@@ -91,6 +103,7 @@ class _Workers:
         self.pool.shutdown(wait=True, cancel_futures=True)
         for b in self.backends:
             b.con.close()
+        self.backends.clear()
 
 
 def _with_results(b: Any, deps: dict[str, Future[Any]]) -> None:
@@ -103,37 +116,74 @@ def _drop_results(b: Any, deps: dict[str, Future[Any]]) -> None:
         b.con.unregister(name)
 
 
+class Pipeline:
+    """One `compute` call's queries. `add` each metric's query as soon as it is built: a part it shares with
+    an earlier one starts computing right away (the engine works while Python builds the other metrics);
+    `results` then runs every query and yields their results in order.
+
+    A part shared by the queries added so far stays a shared part once they are all in: a bigger part that
+    holds it and is found in the same queries would have been found with it."""
+
+    def __init__(self, con: Any, workers: int | None = None) -> None:
+        self.pool = _Workers(con, workers or WORKERS)
+        self.items: list[tuple[Any, Any, list[str], list[Any]]] = []
+        self.where: dict[Any, set[int]] = {}
+        self.inside: dict[Any, set[Any]] = {}
+        self.tables: dict[Any, Any] = {}  # shared part → the name its result is read under
+        self.done: dict[str, Future[Any]] = {}
+
+    def add(self, expr: Any, query: Any, names: Sequence[str], keys: Sequence[Any]) -> None:
+        """The next metric: its result is `expr`; `query` is `expr` with the metric's checks as extra columns
+        `names` (None when it has none)."""
+        _note(self.where, query if query is not None else expr, len(self.items))
+        self.items.append((expr, query, list(names), list(keys)))
+        try:
+            for n in _keep(self.where, self.inside):
+                if n not in self.tables:
+                    self._share(n)
+        except BaseException:
+            self.close()
+            raise
+
+    def _share(self, n: Any) -> None:
+        inner = {m: t for m, t in self.tables.items() if m is not n}
+        node = n.replace(inner) if inner else n
+        deps = {name: self.done[name] for name in _names(node)}
+        table = self.tables[n] = ops.UnboundTable(name=f"{SHARED_PREFIX}{len(self.tables)}", schema=n.schema)
+        self.done[table.name] = self.pool.pool.submit(_materialize, self.pool, node.to_expr(), deps)
+
+    def results(self) -> Generator[tuple[pd.DataFrame, dict[Any, Any]]]:
+        """For each metric added, in order: the result of its `expr` (a DataFrame, as `con.execute` gives it)
+        and the check values its `query` computed on the way (by check key; none when the engine cannot
+        compute them together, or the result has no rows)."""
+        tables, done = self.tables, self.done
+        try:
+            futures: list[Future[tuple[pd.DataFrame, dict[Any, Any]]] | None] = []
+            for e, q, names, keys in self.items:
+                plain = e.op().replace(tables).to_expr() if tables else e
+                both = q.op().replace(tables).to_expr() if (tables and q is not None) else q
+                reads = {*_names(plain.op()), *(_names(both.op()) if both is not None else [])}
+                deps = {name: done[name] for name in reads}
+                futures.append(self.pool.pool.submit(_execute, self.pool, plain, both, names, keys, deps))
+            for i, fut in enumerate(futures):
+                futures[i] = None  # let each result go once the caller is done with it, not all at the end
+                assert fut is not None
+                yield fut.result()
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        self.pool.close()
+
+
 def run(
     con: Any, items: Sequence[tuple[Any, Any, Sequence[str], Sequence[Any]]], workers: int | None = None
-) -> Iterator[tuple[pd.DataFrame, dict[Any, Any]]]:
-    """For each item `(expr, query, names, keys)` in order: the result of `expr` (a DataFrame, as
-    `con.execute` gives it) and the check values `query` computed on the way (by check key).
-
-    `query` is `expr` with the item's checks as extra columns `names` (None when it has none); when the
-    engine cannot compute them together, or the result has no rows, no check values come back."""
-    queries = [q if q is not None else e for e, q, _, _ in items]
-    parts = shared_parts(queries)
-    tables = {n: ops.UnboundTable(name=f"{SHARED_PREFIX}{i}", schema=n.schema) for i, n in enumerate(parts)}
-    pool = _Workers(con, workers or WORKERS)
-    try:
-        done: dict[str, Future[Any]] = {}
-        for n in parts:
-            inner = {m: t for m, t in tables.items() if m is not n}
-            node = n.replace(inner) if inner else n
-            deps = {name: done[name] for name in _names(node)}
-            done[tables[n].name] = pool.pool.submit(_materialize, pool, node.to_expr(), deps)
-        futures = []
-        for e, q, names, keys in items:
-            plain = e.op().replace(tables).to_expr() if tables else e
-            both = q.op().replace(tables).to_expr() if (tables and q is not None) else q
-            deps = {
-                name: done[name] for name in {*_names(plain.op()), *(_names(both.op()) if both is not None else [])}
-            }
-            futures.append(pool.pool.submit(_execute, pool, plain, both, list(names), list(keys), deps))
-        for fut in futures:
-            yield fut.result()
-    finally:
-        pool.close()
+) -> Generator[tuple[pd.DataFrame, dict[Any, Any]]]:
+    """`Pipeline.results` for `items`, each `(expr, query, names, keys)` as `Pipeline.add` takes them."""
+    pipe = Pipeline(con, workers)
+    for item in items:
+        pipe.add(*item)
+    return pipe.results()
 
 
 def _materialize(pool: _Workers, expr: Any, deps: dict[str, Future[Any]]) -> Any:

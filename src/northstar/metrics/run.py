@@ -203,14 +203,18 @@ class _Block:
     _rows: list[dict[str, Any]] | None = field(default=None, init=False, repr=False)
 
     def __len__(self) -> int:
+        if self._rows is not None:
+            return len(self._rows)
         return len(self.columns[0]) if self.columns else 0
 
     def rows(self) -> list[dict[str, Any]]:
-        """The rows, sorted (stable); made once."""
+        """The rows, sorted (stable); made once, and then the columns are let go (freeing them costs time too:
+        the runner makes each block's rows while the engine works on later metrics)."""
         if self._rows is None:
             rows = list(map(_row_maker(tuple(self.keys)), *self.columns))
             order = _order(self.sort, len(rows))
             self._rows = rows if order is None else list(map(rows.__getitem__, order))
+            self.columns, self.sort = [], []
         return self._rows
 
 
@@ -458,25 +462,34 @@ def _compute(
     min_group = int(getattr(getattr(settings, "privacy", None), "min_group_size", 5))
     tables: dict[str, Any] = {}
     built: list[tuple[catalog.Metric, Context, Any]] = []
-    for m in metrics:
-        if query.unit and m.units and query.unit not in m.units:
-            if names:
-                raise MetricsError(f"metric {m.name!r} has no --unit {query.unit} (it has: {', '.join(m.units)})")
-            continue
-        ctx = Context(
-            con=con,
-            settings=settings,
-            query=query,
-            window_start=since,
-            window_end=until,
-            whole_days=whole,
-            tables=tables,
-        )
-        built.append((m, ctx, m.compute(ctx)))
     checks = _Checks(con)
+    # DuckDB: each metric goes to the pipeline as soon as it is built (its shared parts start computing)
+    pipe = _Claims(pipeline.Pipeline(con)) if pipeline.supported(con) else None
+    try:
+        for m in metrics:
+            if query.unit and m.units and query.unit not in m.units:
+                if names:
+                    raise MetricsError(f"metric {m.name!r} has no --unit {query.unit} (it has: {', '.join(m.units)})")
+                continue
+            ctx = Context(
+                con=con,
+                settings=settings,
+                query=query,
+                window_start=since,
+                window_end=until,
+                whole_days=whole,
+                tables=tables,
+            )
+            built.append((m, ctx, m.compute(ctx)))
+            if pipe:
+                pipe.add(built[-1][2], ctx.checks)
+    except BaseException:
+        if pipe:
+            pipe.pipe.close()
+        raise
     result = Result()
     blocks: list[_Block] = []
-    outcomes = _pipelined(con, checks, built) if pipeline.supported(con) else _serial(checks, built)
+    outcomes = pipe.results(checks) if pipe else _serial(checks, built)
     # on an error: no more queries; no cyclic garbage collection while rows are made (see _gc_paused)
     with contextlib.closing(outcomes), _gc_paused():
         for (m, ctx, _), df in zip(built, outcomes, strict=True):
@@ -501,26 +514,34 @@ def _serial(checks: _Checks, built: list[tuple[catalog.Metric, Context, Any]]) -
         yield df
 
 
-def _pipelined(con: Any, checks: _Checks, built: list[tuple[catalog.Metric, Context, Any]]) -> Generator[pd.DataFrame]:
-    """Each metric's result from `pipeline.run` (DuckDB): each new integer check is claimed by the first
-    metric that has it and computed in that metric's query; the values that come back go to `checks`."""
-    claimed: set[Any] = set()
-    items: list[tuple[Any, Any, list[str], list[Any]]] = []
-    for _, ctx, expr in built:
+class _Claims:
+    """Feeds a `pipeline.Pipeline` (DuckDB): each new integer check is claimed by the first metric that has it
+    and computed in that metric's query; the values that come back go to the run's `_Checks`."""
+
+    def __init__(self, pipe: pipeline.Pipeline) -> None:
+        self.pipe = pipe
+        self.claimed: set[Any] = set()
+
+    def add(self, expr: Any, checks: Sequence[tuple[Any, str]]) -> None:
         todo = {}
-        for s, _ in ctx.checks:
+        for s, _ in checks:
             k = _Checks._key(s)
-            if k is not None and k not in claimed and _is_integer_scalar(s):
+            if k is not None and k not in self.claimed and _is_integer_scalar(s):
                 todo[k] = s
         names = [f"_northstar_check{i}" for i in range(len(todo))]
         if not todo or set(names) & set(expr.columns):
-            items.append((expr, None, [], []))
-            continue
-        claimed |= set(todo)
-        items.append((expr, _with_scalars(expr, names, todo.values()), names, list(todo)))
-    for df, counts in pipeline.run(con, items):
-        checks.done.update(counts)
-        yield df
+            self.pipe.add(expr, None, [], [])
+            return
+        self.claimed |= set(todo)
+        self.pipe.add(expr, _with_scalars(expr, names, todo.values()), names, list(todo))
+
+    def results(self, checks: _Checks) -> Generator[pd.DataFrame]:
+        """Each metric's result, in order."""
+        outcomes = self.pipe.results()
+        with contextlib.closing(outcomes):
+            for df, counts in outcomes:
+                checks.done.update(counts)
+                yield df
 
 
 @contextlib.contextmanager
