@@ -99,7 +99,13 @@ class _Workers:
                 self.backends.append(b)
         return b
 
-    def close(self) -> None:
+    def close(self, interrupt: bool = False) -> None:
+        """Stop: queries not started are dropped; with `interrupt`, running ones are interrupted (an error or
+        Ctrl-C while they run), else awaited."""
+        if interrupt:
+            with self.lock:
+                for b in self.backends:
+                    b.con.interrupt()
         self.pool.shutdown(wait=True, cancel_futures=True)
         for b in self.backends:
             b.con.close()
@@ -142,7 +148,7 @@ class Pipeline:
                 if n not in self.tables:
                     self._share(n)
         except BaseException:
-            self.close()
+            self.close(interrupt=True)
             raise
 
     def _share(self, n: Any) -> None:
@@ -169,11 +175,14 @@ class Pipeline:
                 futures[i] = None  # let each result go once the caller is done with it, not all at the end
                 assert fut is not None
                 yield fut.result()
+        except BaseException:
+            self.close(interrupt=True)
+            raise
         finally:
             self.close()
 
-    def close(self) -> None:
-        self.pool.close()
+    def close(self, interrupt: bool = False) -> None:
+        self.pool.close(interrupt)
 
 
 def run(

@@ -186,6 +186,16 @@ def _no_data(v: Any) -> bool:
     return v in (None, 0)
 
 
+def _whole_as_int(values: list[Any]) -> list[Any]:
+    """Each whole number (a float like 3.0) as an int, every other value as it is: column-wise when the
+    values are all finite floats (the usual case for counts), value by value otherwise."""
+    if set(map(type, values)) == {float}:
+        a = np.array(values, dtype=np.float64)
+        if np.isfinite(a).all() and (a == np.trunc(a)).all() and (np.abs(a) < 2.0**63).all():
+            return list(a.astype(np.int64).tolist())
+    return [int(v) if v is not None and float(v).is_integer() else v for v in values]
+
+
 IDENTITY_EXTRAS = frozenset({"cohort", "offset", "step", "step_index", "state", "key", "slo", "severity", "dimension"})
 # rows sort by metric, period_start, group, then these (every identity extra: rows never tie, so their order
 # does not depend on the order an engine returns them in)
@@ -347,17 +357,20 @@ def _metric_rows(
     from_people = m.people_based or any(people_here)
     value = data["value"]
     if m.unit == "count":
-        value = [int(v) if v is not None and float(v).is_integer() else v for v in value]
-    n: list[Any] = [int(v or 0) for v in data["n"]]
+        value = _whole_as_int(value)
+    n: list[Any] = data["n"] if set(map(type, data["n"])) == {int} else [int(v or 0) for v in data["n"]]
     extras = {k: _iso(data[k]) for k in m.extra}
     suppressed: list[bool] = []
     if from_people:
         others = [data[k] for k in m.extra if k not in IDENTITY_EXTRAS]
-        extra_data = [not all(map(_no_data, t)) for t in zip(*others, strict=True)] if others else [False] * rows
-        suppressed = [
-            bool(here and (v is not None or k > 0 or e) and (p is None or int(p) < min_group))
-            for here, v, k, e, p in zip(people_here, value, n, extra_data, data["people"], strict=True)
-        ]
+        people = data["people"]
+        suppressed = [False] * rows  # a row without people (a filled cell, usually) is never suppressed
+        for i in compress(range(rows), people_here):
+            p = people[i]
+            if (value[i] is not None or n[i] > 0 or any(not _no_data(o[i]) for o in others)) and (
+                p is None or int(p) < min_group
+            ):
+                suppressed[i] = True
         if any(suppressed):
             value = [None if h else v for h, v in zip(suppressed, value, strict=True)]
             n = [None if h else v for h, v in zip(suppressed, n, strict=True)]
@@ -485,7 +498,7 @@ def _compute(
                 pipe.add(built[-1][2], ctx.checks)
     except BaseException:
         if pipe:
-            pipe.pipe.close()
+            pipe.pipe.close(interrupt=True)
         raise
     result = Result()
     blocks: list[_Block] = []
