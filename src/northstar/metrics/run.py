@@ -347,14 +347,34 @@ def _metric_rows(
     if m.gridded:
         fills: list[dict[str, Any]] = [dict(f) for f in (m.fill(ctx) if m.fill else [{}])]
         groups = sorted({g for g in cols["group"] if g is not None}) if ctx.by else [None]
+        fast = _grid_in_order(m, ctx, data, size, has_people, periods, groups, fills, min_group)
+        if fast is not None:
+            return fast
         added = _grid_cells(m, fills, cols, size, periods, groups)
         for f in fields:
             data[f] = data[f] + added[f]
         people_here = people_here + added["people?"]
-    rows = len(people_here)
 
-    # shape
-    from_people = m.people_based or any(people_here)
+    out = _shape(m, ctx, data, people_here, m.people_based or any(people_here), min_group)
+    sort = [
+        _or_empty(out["period_start"]),
+        _or_empty(out["group"]),
+        *(_str(out[k]) for k in SORT_EXTRAS if k in out),
+    ]
+    return _Block(m.name, list(out), list(out.values()), sort)
+
+
+def _shape(
+    m: catalog.Metric,
+    ctx: Context,
+    data: dict[str, list[Any]],
+    people_here: list[bool],
+    from_people: bool,
+    min_group: int,
+) -> dict[str, list[Any]]:
+    """The output columns (in output key order) of the rows in `data`: counts as ints, dates as ISO dates,
+    privacy suppression (`people_here`: whether each row carries a `people` count)."""
+    rows = len(people_here)
     value = data["value"]
     if m.unit == "count":
         value = _whole_as_int(value)
@@ -389,12 +409,81 @@ def _metric_rows(
     out.update(extras)
     if from_people:
         out["suppressed"] = suppressed
-    sort = [
-        _or_empty(out["period_start"]),
-        _or_empty(out["group"]),
-        *(_str(out[k]) for k in SORT_EXTRAS if k in out),
-    ]
-    return _Block(m.name, list(out), list(out.values()), sort)
+    return out
+
+
+def _grid_in_order(
+    m: catalog.Metric,
+    ctx: Context,
+    data: dict[str, list[Any]],
+    size: int,
+    has_people: bool,
+    periods: list[datetime],
+    groups: list[Any],
+    fills: list[dict[str, Any]],
+    min_group: int,
+) -> _Block | None:
+    """The usual gridded metric, without sorting: when the frame has at most one row per period × group ×
+    fill key, all inside the grid, and the fill keys are exactly the sort extras the metric has, the sorted
+    rows are the grid's cells in order (periods, then groups, then fill keys in sort order), each the frame's
+    row or a filled one. The same rows as `_grid_cells` and the sort; None when the case does not hold."""
+    keys = list(fills[0])
+    sort_extras = [k for k in SORT_EXTRAS if k in m.extra]
+    if any(list(f) != keys for f in fills) or set(keys) != set(sort_extras) or "people" in keys:
+        return None
+    fill_values = [tuple(f.values()) for f in fills]
+    order_key = {fv: tuple(str(_iso([fv[keys.index(k)]])[0]) for k in sort_extras) for fv in fill_values}
+    if len(set(order_key.values())) != len(fill_values):
+        return None
+    fill_values.sort(key=order_key.__getitem__)
+    # the frame's rows by cell: each in the grid, and at most one per cell
+    fill_key = zip(*(data[k] for k in keys), strict=True) if keys else repeat((), size)
+    cells = list(zip(data["period_start"], data["group"], fill_key, strict=False))  # repeat() is endless
+    index = dict(zip(cells, range(size), strict=True))
+    if (
+        len(index) != size
+        or not set(data["period_start"]) <= set(periods)
+        or not set(data["group"]) <= set(groups)
+        or not {c[2] for c in cells} <= set(fill_values)
+    ):
+        return None
+    grid = list(product(periods, groups, fill_values))
+    at = list(map(index.get, grid))
+    empty = [c for c, i in zip(grid, at, strict=True) if i is None]
+
+    from_people = m.people_based or (has_people and size > 0)
+    out = _shape(m, ctx, data, [has_people] * size, from_people, min_group)
+    make = _row_maker(tuple(out))
+    frame_rows = list(map(make, *out.values()))
+
+    # the filled cells: a null value (0 for counts, and 0 for the count's extras), n = 0, the fill key
+    base: dict[str, Any] = {"value": 0.0 if m.is_count else None, "n": 0}
+    if m.is_count:
+        base.update({k: 0 for k in m.extra})
+    count = len(empty)
+    value = base["value"]
+    if m.unit == "count":
+        value = _whole_as_int([value])[0]
+    filled: dict[str, list[Any]] = {
+        "metric": [m.name] * count,
+        "period": [ctx.period] * count,
+        "period_start": _iso(list(map(itemgetter(0), empty))),
+        "by": [ctx.by] * count,
+        "group": list(map(itemgetter(1), empty)),
+        "value": [value] * count,
+        "n": [0] * count,
+    }
+    for k in m.extra:
+        filled[k] = _iso([fv[keys.index(k)] for _, _, fv in empty]) if k in keys else [base.get(k)] * count
+    if from_people:
+        filled["suppressed"] = [False] * count
+    if list(filled) != list(out):  # pragma: no cover - the same keys, in the same order, by construction
+        return None
+    filled_rows = iter(list(map(make, *filled.values())))
+    block = _Block(m.name, list(out), [], [])
+    # the cells in order: the frame's row where there is one, else the next filled row
+    block._rows = [frame_rows[i] if i is not None else next(filled_rows) for i in at]
+    return block
 
 
 def _sorted_rows(blocks: list[_Block]) -> list[dict[str, Any]]:
