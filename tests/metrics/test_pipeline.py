@@ -117,7 +117,8 @@ def test_a_shared_part_is_computed_once_and_gives_what_the_plain_queries_give() 
     mp = pytest.MonkeyPatch()
     mp.setattr(pipeline, "_materialize", counting)
     try:
-        got = [df for df, _ in pipeline.run(con, [(q, None, [], []) for q in (q1, q2, q3)])]
+        ready = {i: df for i, df, _ in pipeline.run(con, [(q, None, [], []) for q in (q1, q2, q3)])}
+        got = [ready[i] for i in range(3)]
     finally:
         mp.undo()
     assert len(calls) == 1

@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Generator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from operator import itemgetter
 from typing import Any
 
 import ibis
@@ -158,23 +159,28 @@ class Pipeline:
         table = self.tables[n] = ops.UnboundTable(name=f"{SHARED_PREFIX}{len(self.tables)}", schema=n.schema)
         self.done[table.name] = self.pool.pool.submit(_materialize, self.pool, node.to_expr(), deps)
 
-    def results(self) -> Generator[tuple[pd.DataFrame, dict[Any, Any]]]:
-        """For each metric added, in order: the result of its `expr` (a DataFrame, as `con.execute` gives it)
-        and the check values its `query` computed on the way (by check key; none when the engine cannot
-        compute them together, or the result has no rows)."""
+    def results(self) -> Generator[tuple[int, pd.DataFrame, dict[Any, Any]]]:
+        """For each metric added, as soon as it is ready: its position, the result of its `expr` (a DataFrame,
+        as `con.execute` gives it) and the check values its `query` computed on the way (by check key; none
+        when the engine cannot compute them together, or the result has no rows). The metrics that read no
+        shared part go first, so that their rows are made while the shared parts compute."""
         tables, done = self.tables, self.done
         try:
-            futures: list[Future[tuple[pd.DataFrame, dict[Any, Any]]] | None] = []
-            for e, q, names, keys in self.items:
+            jobs = []
+            for i, (e, q, names, keys) in enumerate(self.items):
                 plain = e.op().replace(tables).to_expr() if tables else e
                 both = q.op().replace(tables).to_expr() if (tables and q is not None) else q
                 reads = {*_names(plain.op()), *(_names(both.op()) if both is not None else [])}
-                deps = {name: done[name] for name in reads}
-                futures.append(self.pool.pool.submit(_execute, self.pool, plain, both, names, keys, deps))
-            for i, fut in enumerate(futures):
-                futures[i] = None  # let each result go once the caller is done with it, not all at the end
-                assert fut is not None
-                yield fut.result()
+                jobs.append((bool(reads), i, plain, both, names, keys, {name: done[name] for name in reads}))
+            futures: dict[Future[tuple[pd.DataFrame, dict[Any, Any]]], int] = {}
+            for _, i, plain, both, names, keys, deps in sorted(jobs, key=itemgetter(0, 1)):
+                futures[self.pool.pool.submit(_execute, self.pool, plain, both, names, keys, deps)] = i
+            del jobs
+            for fut in as_completed(futures):
+                i = futures.pop(fut)  # let each result go once the caller is done with it, not all at the end
+                df, counts = fut.result()
+                del fut
+                yield i, df, counts
         except BaseException:
             self.close(interrupt=True)
             raise
@@ -187,7 +193,7 @@ class Pipeline:
 
 def run(
     con: Any, items: Sequence[tuple[Any, Any, Sequence[str], Sequence[Any]]], workers: int | None = None
-) -> Generator[tuple[pd.DataFrame, dict[Any, Any]]]:
+) -> Generator[tuple[int, pd.DataFrame, dict[Any, Any]]]:
     """`Pipeline.results` for `items`, each `(expr, query, names, keys)` as `Pipeline.add` takes them."""
     pipe = Pipeline(con, workers)
     for item in items:

@@ -590,30 +590,36 @@ def _compute(
             pipe.pipe.close(interrupt=True)
         raise
     result = Result()
-    blocks: list[_Block] = []
+    blocks: list[_Block | None] = [None] * len(built)
     outcomes = pipe.results(checks) if pipe else _serial(checks, built)
     # on an error: no more queries; no cyclic garbage collection while rows are made (see _gc_paused)
     with contextlib.closing(outcomes), _gc_paused():
-        for (m, ctx, _), df in zip(built, outcomes, strict=True):
+        for i, df in outcomes:  # in the order they are ready
+            m, ctx, _ = built[i]
             if progress:
                 progress(m.name)
-            blocks.append(_metric_rows(m, ctx, df, periods, first, until, min_group))
-            blocks[-1].rows()  # now, while the engine works on the next metrics
+            block = blocks[i] = _metric_rows(m, ctx, df, periods, first, until, min_group)
+            block.rows()  # now, while the engine works on the next metrics
+        if any(b is None for b in blocks):  # pragma: no cover - every metric's result comes back once
+            raise RuntimeError("a metric's result is missing")
+        # the data warnings, in metric order: from the values the queries brought, the rest computed now
+        for m, ctx, _ in built:
             counts = checks.run([scalar for scalar, _ in ctx.checks])
             for n, (_, message) in zip(counts, ctx.checks, strict=True):
                 if n:
                     result.warnings.append(f"{m.name}: " + message.format(n=int(n)))
-        result.rows = _sorted_rows(blocks)
+        result.rows = _sorted_rows([b for b in blocks if b is not None])
     return result
 
 
-def _serial(checks: _Checks, built: list[tuple[catalog.Metric, Context, Any]]) -> Generator[pd.DataFrame]:
-    """Each metric's result, one query after another on the caller's connection (any engine)."""
+def _serial(checks: _Checks, built: list[tuple[catalog.Metric, Context, Any]]) -> Generator[tuple[int, pd.DataFrame]]:
+    """Each metric's result (with its position), one query after another on the caller's connection (any
+    engine)."""
     shared = _Shared()
-    for _, ctx, expr in built:
+    for i, (_, ctx, expr) in enumerate(built):
         df = checks.execute(shared.rewrite(expr), [scalar for scalar, _ in ctx.checks])
         shared.add(expr, df)
-        yield df
+        yield i, df
 
 
 class _Claims:
@@ -637,13 +643,13 @@ class _Claims:
         self.claimed |= set(todo)
         self.pipe.add(expr, _with_scalars(expr, names, todo.values()), names, list(todo))
 
-    def results(self, checks: _Checks) -> Generator[pd.DataFrame]:
-        """Each metric's result, in order."""
+    def results(self, checks: _Checks) -> Generator[tuple[int, pd.DataFrame]]:
+        """Each metric's result (with its position), as soon as it is ready."""
         outcomes = self.pipe.results()
         with contextlib.closing(outcomes):
-            for df, counts in outcomes:
+            for i, df, counts in outcomes:
                 checks.done.update(counts)
-                yield df
+                yield i, df
 
 
 @contextlib.contextmanager
