@@ -523,7 +523,7 @@ def compute(
     progress: Callable[[str], None] | None = None,
 ) -> Result:
     """Compute catalog metrics (all of them, or `names`, or one `category`) on the Ibis backend `con`."""
-    with _unfused_sql():
+    with _unfused_sql(), _gc_paused():
         return _compute(con, names, query, settings, category=category, progress=progress)
 
 
@@ -592,8 +592,7 @@ def _compute(
     result = Result()
     blocks: list[_Block | None] = [None] * len(built)
     outcomes = pipe.results(checks) if pipe else _serial(checks, built)
-    # on an error: no more queries; no cyclic garbage collection while rows are made (see _gc_paused)
-    with contextlib.closing(outcomes), _gc_paused():
+    with contextlib.closing(outcomes):  # on an error: no more queries
         for i, df in outcomes:  # in the order they are ready
             m, ctx, _ = built[i]
             if progress:
@@ -654,9 +653,10 @@ class _Claims:
 
 @contextlib.contextmanager
 def _gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection while the runner builds rows: they are lists and dicts of plain values
-    (no reference cycles), and the hundreds of thousands of them would otherwise set off repeated full
-    collections of everything the process holds."""
+    """No cyclic garbage collection during a `compute` call (one collection after it instead): the rows are
+    lists and dicts of plain values (no reference cycles), and the hundreds of thousands of them, with the
+    Ibis expressions of the call, would otherwise set off repeated collections of everything the process
+    holds."""
     enabled = gc.isenabled()
     gc.disable()
     try:
