@@ -248,14 +248,35 @@ SERVICE = {
 def throughput(ctx: Context) -> ir.Table:
     """Requests per second: Σ requests ÷ Σ interval_s over the samples whose interval starts in the period; n =
     samples."""
+    g = _sample_stats(ctx)
+    return g.select("period_start", "group", value=ratio(g.req, g.secs), n=g.samples.cast("int64"))
+
+
+def _sample_stats(ctx: Context) -> ir.Table:
+    """Per (period, group), everything the sample metrics need, in one pass over the samples (so one shared
+    part for the runner): samples, Σ requests, Σ errors, Σ interval_s; for cpu_util and memory_util the samples
+    reporting it and its exact 95th percentile (nulls are ignored); for saturation the samples reporting
+    either and how many of them are at or above `reliability.saturation_threshold`."""
+    threshold = float(ctx.settings.reliability.saturation_threshold)
     s = _samples(ctx)
-    g = s.group_by(["period_start", "group"]).aggregate(req=s.requests.sum(), secs=s.interval_s.sum(), n=s.count())
-    return g.select("period_start", "group", value=ratio(g.req, g.secs), n=g.n.cast("int64"))
+    reports = s.cpu_util.notnull() | s.memory_util.notnull()
+    peak = ibis.coalesce(ibis.greatest(s.cpu_util, s.memory_util), s.cpu_util, s.memory_util)
+    return s.group_by(["period_start", "group"]).aggregate(
+        samples=s.count(),
+        req=s.requests.sum(),
+        err=s.errors.sum(),
+        secs=s.interval_s.sum(),
+        cpu_util_n=s.cpu_util.count(),
+        cpu_util_p95=s.cpu_util.quantile(0.95),
+        memory_util_n=s.memory_util.count(),
+        memory_util_p95=s.memory_util.quantile(0.95),
+        sat_n=s.count(where=reports),
+        hot=ibis.ifelse(peak >= threshold, 1, 0).sum(where=reports),
+    )
 
 
 def _error_ratio(ctx: Context, good: bool) -> ir.Table:
-    s = _samples(ctx)
-    g = s.group_by(["period_start", "group"]).aggregate(req=s.requests.sum(), err=s.errors.sum())
+    g = _sample_stats(ctx)
     rate = ratio(g.err, g.req)
     return g.select("period_start", "group", value=(1.0 - rate) if good else rate, n=as_count(g.req))
 
@@ -342,10 +363,10 @@ def latency_budget_attainment(ctx: Context) -> ir.Table:
 
 # -- utilisation ---------------------------------------------------------------------------------------
 def _p95(ctx: Context, col: str) -> ir.Table:
-    s = _samples(ctx)
-    s = s.filter(s[col].notnull())
-    g = s.group_by(["period_start", "group"]).aggregate(value=s[col].quantile(0.95), n=s.count())
-    return g.select("period_start", "group", value=g.value.cast("float64"), n=g.n.cast("int64"))
+    """The 95th percentile of `col` per (period, group) with samples reporting it; n = those samples."""
+    g = _sample_stats(ctx)
+    g = g.filter(g[f"{col}_n"] > 0)
+    return g.select("period_start", "group", value=g[f"{col}_p95"].cast("float64"), n=g[f"{col}_n"].cast("int64"))
 
 
 @metric(
@@ -379,13 +400,9 @@ def memory_utilization_p95(ctx: Context) -> ir.Table:
 def saturation(ctx: Context) -> ir.Table:
     """Share of the period's samples with max(cpu_util, memory_util) ≥ `reliability.saturation_threshold` (default 0.8);
     samples reporting neither are left out; n = samples."""
-    threshold = float(ctx.settings.reliability.saturation_threshold)
-    s = _samples(ctx)
-    s = s.filter(s.cpu_util.notnull() | s.memory_util.notnull())
-    peak = ibis.coalesce(ibis.greatest(s.cpu_util, s.memory_util), s.cpu_util, s.memory_util)
-    s = s.mutate(hot=ibis.ifelse(peak >= threshold, 1, 0))
-    g = s.group_by(["period_start", "group"]).aggregate(hot=s.hot.sum(), n=s.count())
-    return g.select("period_start", "group", value=ratio(g.hot, g.n), n=g.n.cast("int64"))
+    g = _sample_stats(ctx)
+    g = g.filter(g.sat_n > 0)
+    return g.select("period_start", "group", value=ratio(g.hot, g.sat_n), n=g.sat_n.cast("int64"))
 
 
 # -- incidents ------------------------------------------------------------------------------------------
