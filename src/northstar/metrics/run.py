@@ -4,8 +4,11 @@ The shape is DESIGN.md §6: `{"rows": [{"metric", "period", "period_start", "by"
 ...extras, "suppressed"?}], "warnings": [...]}`.
 
 One `compute` call is one run: each metric's expression is executed once, with its data-warning checks in
-the same query; a check or a whole metric result that an earlier metric of the run already computed is not
-computed again. The rows are shaped column by column and turned into dicts once, at the end.
+the same query; a check that an earlier metric of the run already computed is not computed again. On DuckDB,
+`northstar.metrics.pipeline` also computes once the parts that several metrics hold, and runs the queries in
+worker threads while this thread makes each metric's rows as soon as its result is ready; on any other engine
+the metrics run one after another (`_serial`: a whole earlier result that a later metric contains is reused).
+Rows are shaped column by column; the answers are the same either way.
 """
 
 from __future__ import annotations
@@ -522,7 +525,8 @@ def compute(
     category: str | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> Result:
-    """Compute catalog metrics (all of them, or `names`, or one `category`) on the Ibis backend `con`."""
+    """Compute catalog metrics (all of them, or `names`, or one `category`) on the Ibis backend `con`.
+    `progress(name)` is called as each metric's result is turned into rows (in the order they are ready)."""
     with _unfused_sql(), _gc_paused():
         return _compute(con, names, query, settings, category=category, progress=progress)
 
