@@ -153,3 +153,17 @@ def test_a_failing_query_raises_from_compute_and_stops_the_workers(demo: tuple[A
     finally:
         mp.undo()
     assert not [t for t in threading.enumerate() if t.name.startswith("northstar-query")]
+
+
+def test_a_connection_with_temporary_tables_runs_serially_with_the_same_answers(
+    demo: tuple[Any, Settings],
+) -> None:
+    """Temporary tables belong to their connection: the workers' cursors would not see them."""
+    con, settings = demo
+    private = connect_duckdb()
+    for name in con.list_tables():
+        private.create_table(name, ibis.memtable(con.table(name).to_pyarrow()), temp=True)
+    assert pipeline.supported(con) and not pipeline.supported(private)
+    query = Query(period="week", by="team")
+    names = ["active_users", "stickiness", "lead_time_for_changes", "dora_band", "nps"]
+    assert repr(compute(private, names, query, settings).rows) == repr(compute(con, names, query, settings).rows)

@@ -22,6 +22,7 @@ the same expressions, with parts replaced by their own results.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Generator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
@@ -42,12 +43,23 @@ _SHAREABLE = (ops.Aggregate, ops.Distinct)
 
 
 def supported(con: Any) -> bool:
-    """Whether `con` is an Ibis DuckDB backend (the only engine this module runs on)."""
+    """Whether `con` is an Ibis DuckDB backend (the only engine this module runs on) whose tables other
+    cursors see: temporary tables and views (other than Ibis's own in-memory tables, which each cursor
+    registers for itself) belong to their connection alone, so a connection that has any runs serially."""
     try:
         from ibis.backends.duckdb import Backend
     except ImportError:  # pragma: no cover - duckdb is a base dependency
         return False
-    return isinstance(con, Backend)
+    if not isinstance(con, Backend):
+        return False
+    private = con.con.sql(
+        "SELECT table_name FROM duckdb_tables() WHERE temporary "
+        "UNION ALL SELECT view_name FROM duckdb_views() WHERE temporary AND NOT internal"
+    ).fetchall()
+    return not [name for (name,) in private if not _MEMTABLE.match(name)]
+
+
+_MEMTABLE = re.compile(r"ibis_\w+_memtable_")
 
 
 def shared_parts(queries: Sequence[Any]) -> list[Any]:
