@@ -32,7 +32,7 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from northstar.metrics.adoption import unit_periods
+from northstar.metrics.adoption import _unit_column, unit_periods
 from northstar.metrics.catalog import metric
 from northstar.metrics.context import Context, period_starts
 
@@ -52,11 +52,6 @@ def _keyed(ctx: Context, t: ir.Table) -> ir.Table:
     key = t.actor if ctx.unit("team") == "user" else t.team
     t = t.filter(key.notnull())
     return t.mutate(unit=key, gkey=ctx.group(t).fill_null(_NO_GROUP))
-
-
-def _unit_column(ctx: Context) -> str:
-    """The activity column that identifies a unit: `team`, or `actor` for `--unit user`."""
-    return "actor" if ctx.unit("team") == "user" else "team"
 
 
 def _group(gkey: ir.StringValue) -> ir.StringValue:

@@ -2,29 +2,30 @@
 
 The runner's serial way (`run._serial`) builds, compiles, executes and shapes one metric after another; on
 DuckDB the engine then waits for Python (building and compiling Ibis expressions, shaping rows) about half of
-the time. Here, once every metric's expression is built:
+the time. Here, as the metrics' expressions are built:
 
 - **Shared parts once.** An aggregate or distinct relation that appears, identical, in the queries of two
   or more metrics (Ibis nodes compare by structure: same tables, filters, window and settings) is executed
   once, to Arrow, and the queries read that result instead (a table registered under a reserved name).
   A shared part used only inside a bigger shared part by the same metrics is left to the bigger one.
 - **Queries beside Python.** Worker threads, each with its own DuckDB cursor (a connection to the same
-  database), compile and execute the queries in order, while the calling thread turns finished results
-  into rows. DuckDB releases the GIL while it executes.
+  database), compile and execute the queries (those that read no shared part first), while the calling
+  thread turns finished results into rows. DuckDB releases the GIL while it executes.
 - **Checks as before.** A metric's new integer data-warning checks ride on its own query (a cross join with
   their single row); a check that an earlier metric's query computed is not computed again; what is left
-  (no rows to ride on, or a check that is not an integer) runs on the caller's connection when the metric's
-  turn comes (`run._Checks`).
+  (no rows to ride on, or a check that is not an integer) runs on the caller's connection once every result
+  is in (`run._Checks`).
 
-Results are yielded in metric order, each as soon as it is ready. The answers are those of the serial way:
+Results are yielded as soon as each is ready, with the metric's position. The answers are those of the serial way:
 the same expressions, with parts replaced by their own results.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
-from collections.abc import Generator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from operator import itemgetter
 from typing import Any
@@ -125,20 +126,10 @@ class _Workers:
         self.backends.clear()
 
 
-def _with_results(b: Any, deps: dict[str, Future[Any]]) -> None:
-    for name, fut in deps.items():
-        b.con.register(name, fut.result())
-
-
-def _drop_results(b: Any, deps: dict[str, Future[Any]]) -> None:
-    for name in deps:
-        b.con.unregister(name)
-
-
 class Pipeline:
     """One `compute` call's queries. `add` each metric's query as soon as it is built: a part it shares with
     an earlier one starts computing right away (the engine works while Python builds the other metrics);
-    `results` then runs every query and yields their results in order.
+    `results` then runs every query and yields each result as soon as it is ready.
 
     A part shared by the queries added so far stays a shared part once they are all in: a bigger part that
     holds it and is found in the same queries would have been found with it."""
@@ -213,13 +204,22 @@ def run(
     return pipe.results()
 
 
-def _materialize(pool: _Workers, expr: Any, deps: dict[str, Future[Any]]) -> Any:
+@contextlib.contextmanager
+def _reading(pool: _Workers, deps: dict[str, Future[Any]]) -> Iterator[Any]:
+    """This worker's backend, with the shared results `deps` registered under their names while in use."""
     b = pool.backend()
-    _with_results(b, deps)
+    for name, fut in deps.items():
+        b.con.register(name, fut.result())
     try:
-        return b.to_pyarrow(expr)
+        yield b
     finally:
-        _drop_results(b, deps)
+        for name in deps:
+            b.con.unregister(name)
+
+
+def _materialize(pool: _Workers, expr: Any, deps: dict[str, Future[Any]]) -> Any:
+    with _reading(pool, deps) as b:
+        return b.to_pyarrow(expr)
 
 
 def _execute(
@@ -230,19 +230,7 @@ def _execute(
     keys: list[Any],
     deps: dict[str, Future[Any]],
 ) -> tuple[pd.DataFrame, dict[Any, Any]]:
-    from northstar.metrics.run import _counts
+    from northstar.metrics.run import with_riders
 
-    b = pool.backend()
-    _with_results(b, deps)
-    try:
-        if both is not None:
-            try:
-                df: pd.DataFrame = b.execute(both)
-            except Exception:  # the engine cannot combine them: the metric alone (its checks run one by one)
-                pass
-            else:
-                counts = _counts(df.iloc[0], keys, names) if len(df) else {}
-                return df[list(plain.columns)], counts
-        return b.execute(plain), {}
-    finally:
-        _drop_results(b, deps)
+    with _reading(pool, deps) as b:
+        return with_riders(b.execute, plain, both, names, keys)

@@ -272,6 +272,14 @@ def _str(values: list[Any]) -> list[str]:
     return values if set(map(type, values)) <= {str} else list(map(str, values))
 
 
+def _fill_base(m: catalog.Metric) -> dict[str, Any]:
+    """What a filled grid cell holds: a null value (0 for counts, and 0 for the count's extras), n = 0."""
+    base: dict[str, Any] = {"value": 0.0 if m.is_count else None, "n": 0}
+    if m.is_count:
+        base.update({k: 0 for k in m.extra})
+    return base
+
+
 def _grid_cells(
     m: catalog.Metric,
     fills: list[dict[str, Any]],
@@ -283,9 +291,7 @@ def _grid_cells(
     """The rows that fill the grid, column by column (`people?`: whether the row has a `people` field):
     one for every period × group × fill key that has no row, with a null value (0 for counts, and 0 for the
     count's extras), n = 0 and the fill key's fields."""
-    base: dict[str, Any] = {"value": 0.0 if m.is_count else None, "n": 0}
-    if m.is_count:
-        base.update({k: 0 for k in m.extra})
+    base = _fill_base(m)
     fields = ["period_start", "group", "value", "n", "people", *m.extra]
     keys = list(fills[0])
     none = [None] * size
@@ -459,10 +465,8 @@ def _grid_in_order(
     make = _row_maker(tuple(out))
     frame_rows = list(map(make, *out.values()))
 
-    # the filled cells: a null value (0 for counts, and 0 for the count's extras), n = 0, the fill key
-    base: dict[str, Any] = {"value": 0.0 if m.is_count else None, "n": 0}
-    if m.is_count:
-        base.update({k: 0 for k in m.extra})
+    # the filled cells: the fill's base values and the fill key
+    base = _fill_base(m)
     count = len(empty)
     value = base["value"]
     if m.unit == "count":
@@ -480,8 +484,7 @@ def _grid_in_order(
         filled[k] = _iso([fv[keys.index(k)] for _, _, fv in empty]) if k in keys else [base.get(k)] * count
     if from_people:
         filled["suppressed"] = [False] * count
-    if list(filled) != list(out):  # pragma: no cover - the same keys, in the same order, by construction
-        return None
+    assert list(filled) == list(out)  # the same keys, in the same order, by construction
     filled_rows = iter(list(map(make, *filled.values())))
     block = _Block(m.name, list(out), [], [])
     # the cells in order: the frame's row where there is one, else the next filled row
@@ -634,17 +637,9 @@ class _Claims:
         self.claimed: set[Any] = set()
 
     def add(self, expr: Any, checks: Sequence[tuple[Any, str]]) -> None:
-        todo = {}
-        for s, _ in checks:
-            k = _Checks._key(s)
-            if k is not None and k not in self.claimed and _is_integer_scalar(s):
-                todo[k] = s
-        names = [f"_northstar_check{i}" for i in range(len(todo))]
-        if not todo or set(names) & set(expr.columns):
-            self.pipe.add(expr, None, [], [])
-            return
-        self.claimed |= set(todo)
-        self.pipe.add(expr, _with_scalars(expr, names, todo.values()), names, list(todo))
+        query, names, keys = _riders(expr, [s for s, _ in checks], self.claimed)
+        self.claimed.update(keys)
+        self.pipe.add(expr, query, names, keys)
 
     def results(self, checks: _Checks) -> Generator[tuple[int, pd.DataFrame]]:
         """Each metric's result (with its position), as soon as it is ready."""
@@ -722,22 +717,10 @@ class _Checks:
     def execute(self, expr: Any, scalars: Sequence[Any]) -> pd.DataFrame:
         """The result of the metric expression `expr`, computing its new integer `scalars` on the way: each
         check is a column added to every row (a cross join with their single row), and dropped again."""
-        todo = {}
-        for s in scalars:
-            k = self._key(s)
-            if k is not None and k not in self.done and _is_integer_scalar(s):
-                todo[k] = s
-        columns = list(expr.columns)
-        names = [f"_northstar_check{i}" for i in range(len(todo))]
-        if not todo or set(names) & set(columns):
-            return self._frame(expr)
-        try:
-            both = self._frame(_with_scalars(expr, names, todo.values()))
-        except Exception:  # the engine cannot combine them: the metric alone (its checks run one by one)
-            return self._frame(expr)
-        if len(both):  # no rows: no check values either (they run on their own)
-            self.done.update(_counts(both.iloc[0], todo, names))
-        return both[columns]
+        query, names, keys = _riders(expr, scalars, self.done)
+        df, counts = with_riders(self._frame, expr, query, names, keys)
+        self.done.update(counts)
+        return df
 
     def _frame(self, expr: Any) -> pd.DataFrame:
         df: pd.DataFrame = self.con.execute(expr)
@@ -763,6 +746,39 @@ class _Checks:
         if len(df) != 1:
             raise ValueError("the combined checks did not give one row")
         return _counts(df.iloc[0], scalars, names)
+
+
+def _riders(expr: Any, scalars: Iterable[Any], skip: Any) -> tuple[Any, list[str], list[Any]]:
+    """The checks among `scalars` that ride on the metric's own query: the integer ones whose key is not in
+    `skip` (computed already, or claimed by an earlier metric). Returns `expr` with them as extra columns
+    (None when there are none, or their names would clash with the metric's columns), their column names and
+    their keys."""
+    todo = {}
+    for s in scalars:
+        k = _Checks._key(s)
+        if k is not None and k not in skip and _is_integer_scalar(s):
+            todo[k] = s
+    names = [f"_northstar_check{i}" for i in range(len(todo))]
+    if not todo or set(names) & set(expr.columns):
+        return None, [], []
+    return _with_scalars(expr, names, todo.values()), names, list(todo)
+
+
+def with_riders(
+    execute: Callable[[Any], pd.DataFrame], expr: Any, query: Any, names: Sequence[str], keys: Sequence[Any]
+) -> tuple[pd.DataFrame, dict[Any, Any]]:
+    """`expr`'s result and its riding checks' values (by key) from `query` (`_riders`), run with `execute`;
+    `expr` alone, with no values, when there is no `query` or the engine cannot compute it. A result without
+    rows brings no values either (those checks then run on their own)."""
+    if query is not None:
+        try:
+            both = execute(query)
+        except Exception:  # the engine cannot combine them: the metric alone (its checks run one by one)
+            pass
+        else:
+            counts = _counts(both.iloc[0], keys, names) if len(both) else {}
+            return both[list(expr.columns)], counts
+    return execute(expr), {}
 
 
 def _with_scalars(t: Any, names: Sequence[str], scalars: Iterable[Any]) -> Any:
