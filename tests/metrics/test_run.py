@@ -296,8 +296,19 @@ def frames(draw: st.DrawFn) -> tuple[catalog.Metric, Context, pd.DataFrame]:
     count = draw(st.booleans())
     extra = tuple(draw(st.lists(st.sampled_from(["cohort", "offset", "key", "band", "unanswered"]), unique=True)))
     fill = None
-    if "key" in extra and draw(st.booleans()):
-        fill = lambda ctx: [{"key": "k1"}, {"key": "k2"}]  # noqa: E731
+    if "key" in extra:
+        # none; the key's values; a null key (a total row: the frame's other keys are not filled); with a field
+        # that is not a sort extra (the funnel's step_index); and one whose keys tie in sort order
+        fills: list[list[dict[str, Any]]] = [
+            [{"key": "k1"}, {"key": "k2"}],
+            [{"key": None}],
+            [{"key": "k1", "band": "b1"}, {"key": "k2", "band": "b2"}],
+            [{"key": "k1", "band": "b1"}, {"key": "k1", "band": "b2"}],
+        ]
+        choice = draw(st.sampled_from([None, *fills]))
+        if choice is not None and "band" in choice[0] and "band" not in extra:
+            extra = (*extra, "band")
+        fill = None if choice is None else (lambda ctx, choice=choice: [dict(f) for f in choice])
     m = _metric(
         unit="count" if count else "ratio",
         is_count=count,
@@ -325,9 +336,11 @@ def frames(draw: st.DrawFn) -> tuple[catalog.Metric, Context, pd.DataFrame]:
         if k in ("offset", "unanswered"):
             cols[k] = [draw(st.integers(0, 12)) for _ in range(size)]
         elif k == "key":
-            cols[k] = pd.Series([draw(st.sampled_from(["k1", "k2", "k3"])) for _ in range(size)], dtype="str")
+            cols[k] = pd.Series([draw(st.sampled_from(["k1", "k2", "k3", None])) for _ in range(size)], dtype="str")
         else:
             cols[k] = pd.Series([draw(opt_str) for _ in range(size)], dtype="str")
+    if fill is not None and "band" in fill(None)[0] and draw(st.booleans()):  # bands that go with the keys
+        cols["band"] = pd.Series([{"k1": "b1", "k2": "b2"}.get(k, "b3") for k in cols["key"]], dtype="str")
     if draw(st.booleans()):
         cols["people"] = [draw(st.integers(0, 9)) for _ in range(size)]
     return m, _ctx(by=by, period=period, since=since, until=until), pd.DataFrame(cols)
@@ -339,6 +352,97 @@ def test_random_frames(cases: list[tuple[catalog.Metric, Context, pd.DataFrame]]
     for k, (m, ctx, df) in enumerate(cases):
         cases[k] = (_metric(f"m{k % 2}", **_like(m)), ctx, df)
     assert_same_rows(cases)
+
+
+GRID_FILLS: list[list[dict[str, Any]] | None] = [
+    None,
+    [{"key": "k1"}, {"key": "k2"}],  # the keys (lifecycle's states, dora_band's keys)
+    [{"key": None}],  # only a null key (incident_count's total row): the frame's other keys are not filled
+    [{"key": "k1", "band": "b1"}, {"key": "k2", "band": "b2"}],  # a field that is not a sort extra (funnel)
+]
+
+
+@st.composite
+def grid_frames(draw: st.DrawFn) -> tuple[catalog.Metric, Context, pd.DataFrame, bool]:
+    """A gridded metric's frame with at most one row per period × group × key, all inside the grid (the
+    runner's grid shortcut), sometimes broken (a row twice, a null group, a key that ties in sort order) so
+    that it must not take it; and whether it should."""
+    period = draw(st.sampled_from(["day", "week", "month"]))
+    since = START + timedelta(hours=draw(st.sampled_from([0, 0, 30])))
+    until = since + timedelta(days=draw(st.integers(1, 60)))
+    by = draw(st.sampled_from(["team", "team", None]))
+    fill = draw(st.sampled_from(GRID_FILLS))
+    keyed = fill is not None or draw(st.booleans())
+    extra = (("key",) if keyed else ()) + (("band",) if fill and "band" in fill[0] else ())
+    extra += tuple(draw(st.lists(st.sampled_from(["unanswered", "deploy_days"]), unique=True)))
+    count = draw(st.booleans())
+    m = _metric(
+        unit="count" if count else "ratio",
+        is_count=count,
+        extra=extra,
+        people_based=draw(st.booleans()),
+        fill=None if fill is None else (lambda ctx: [dict(f) for f in fill]),
+    )
+    periods = period_starts(since, until, period)
+    groups = ["a", "b", "c"] if by else [None]
+    keys = ["k1", "k2", "k3", None] if keyed else [None]
+    cells = draw(
+        st.lists(st.tuples(st.sampled_from(periods), st.sampled_from(groups), st.sampled_from(keys)), unique=True)
+    )
+    rows = [dict(period_start=p, group=g, key=k) for p, g, k in cells]
+    # a key extra without a fill of it: (period, group) cells are filled, not keys (the fill-then-sort path)
+    shortcut = fill is not None or not keyed
+    broken = draw(st.sampled_from([None, None, "twice", "null group", "tie"]))
+    if broken == "twice" and rows:
+        rows.append(dict(rows[0]))
+        shortcut = False
+    elif broken == "null group" and by:
+        rows.append(dict(period_start=periods[0], group=None, key="k1"))
+        shortcut = False
+    size = len(rows)
+    cols: dict[str, Any] = {
+        "period_start": pd.Series([r["period_start"] for r in rows], dtype="datetime64[us]"),
+        "group": pd.Series([r["group"] for r in rows], dtype="str"),
+        "value": [draw(st.sampled_from([0.0, 1.0, 2.5, float("nan")])) for _ in range(size)],
+        "n": [draw(st.integers(0, 9)) for _ in range(size)],
+    }
+    if keyed:
+        cols["key"] = pd.Series([r["key"] for r in rows], dtype="str")
+    if "band" in extra:
+        cols["band"] = pd.Series([{"k1": "b1", "k2": "b2"}.get(r["key"], "b3") for r in rows], dtype="str")
+        if broken == "tie" and rows and fill is not None:  # k1 with another band: two keys sort as k1
+            cols["band"][0] = "b9" if rows[0]["key"] == "k1" else cols["band"][0]
+            shortcut = shortcut and rows[0]["key"] != "k1"
+    for k in ("unanswered", "deploy_days"):
+        if k in extra:
+            cols[k] = [draw(st.integers(0, 3)) for _ in range(size)]
+    if draw(st.booleans()):
+        cols["people"] = [draw(st.integers(0, 9)) for _ in range(size)]
+    return m, _ctx(by=by, period=period, since=since, until=until), pd.DataFrame(cols), shortcut
+
+
+@given(grid_frames())
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_grid_shortcut(case: tuple[catalog.Metric, Context, pd.DataFrame, bool]) -> None:
+    """The grid shortcut gives the reference's rows, and it is taken where it applies (so that this test is
+    about it, not about the fill-then-sort path it falls back to)."""
+    m, ctx, df, shortcut = case
+    assert_same_rows([(m, ctx, df)])
+    taken: list[bool] = []
+    real = run._grid_in_order
+
+    def spy(*args: Any) -> Any:
+        got = real(*args)
+        taken.append(got is not None)
+        return got
+
+    run._grid_in_order = spy
+    try:
+        periods = period_starts(ctx.window_start, ctx.window_end, ctx.period)
+        run._metric_rows(m, ctx, df, periods, period_floor(ctx.window_start, ctx.period), ctx.window_end, 5)
+    finally:
+        run._grid_in_order = real
+    assert taken == [shortcut]
 
 
 def _like(m: catalog.Metric) -> dict[str, Any]:

@@ -432,64 +432,108 @@ def _grid_in_order(
     fills: list[dict[str, Any]],
     min_group: int,
 ) -> _Block | None:
-    """The usual gridded metric, without sorting: when the frame has at most one row per period × group ×
-    fill key, all inside the grid, and the fill keys are exactly the sort extras the metric has, the sorted
-    rows are the grid's cells in order (periods, then groups, then fill keys in sort order), each the frame's
-    row or a filled one. The same rows as `_grid_cells` and the sort; None when the case does not hold."""
+    """The usual gridded metric, without sorting: when the fill keys are extras, among them every sort extra the
+    metric has, and the frame has at most one row per period × group × key, all inside the grid, and no two keys
+    tie in sort order, the sorted rows are the
+    cells of the grid period × group × key in order (periods, then groups, then keys in sort order; the keys
+    are the fills' and the frame's), each the frame's row, or a filled one where a fill's key has no row, or
+    none. The same rows as `_grid_cells` and the sort; None when the case does not hold.
+
+    Cells are integer codes (numpy), so that the Python work per row is making its dict."""
     keys = list(fills[0])
     sort_extras = [k for k in SORT_EXTRAS if k in m.extra]
-    if any(list(f) != keys for f in fills) or set(keys) != set(sort_extras) or "people" in keys:
+    if any(list(f) != keys for f in fills) or not set(sort_extras) <= set(keys) <= set(m.extra) - {"people"}:
         return None
-    fill_values = [tuple(f.values()) for f in fills]
-    order_key = {fv: tuple(str(_iso([fv[keys.index(k)]])[0]) for k in sort_extras) for fv in fill_values}
-    if len(set(order_key.values())) != len(fill_values):
+    # the keys of the grid: the fills' (first: a frame key equal to one is that key), then the frame's,
+    # in sort order (each key's fields as strings, in SORT_EXTRAS order); a tie in that order: no shortcut
+    one = len(keys) == 1
+    fill_values = [f[keys[0]] for f in fills] if one else [tuple(f.values()) for f in fills]
+    frame_keys = (data[keys[0]] if one else list(zip(*(data[k] for k in keys), strict=True))) if keys else None
+    try:
+        universe = list(dict.fromkeys([*fill_values, *(frame_keys or ())]))
+    except TypeError:  # an unhashable key value
         return None
-    fill_values.sort(key=order_key.__getitem__)
-    # the frame's rows by cell: each in the grid, and at most one per cell
-    fill_key = zip(*(data[k] for k in keys), strict=True) if keys else repeat((), size)
-    cells = list(zip(data["period_start"], data["group"], fill_key, strict=False))  # repeat() is endless
-    index = dict(zip(cells, range(size), strict=True))
-    if (
-        len(index) != size
-        or not set(data["period_start"]) <= set(periods)
-        or not set(data["group"]) <= set(groups)
-        or not {c[2] for c in cells} <= set(fill_values)
-    ):
+    position = [keys.index(k) for k in sort_extras]
+
+    def order(v: Any) -> tuple[str, ...]:
+        fields = (v,) if one else v
+        return tuple(str(_iso([fields[j]])[0]) for j in position)
+
+    order_keys = {v: order(v) for v in universe}
+    if len(set(order_keys.values())) != len(universe):
         return None
-    grid = list(product(periods, groups, fill_values))
-    at = list(map(index.get, grid))
-    empty = [c for c, i in zip(grid, at, strict=True) if i is None]
+    universe.sort(key=order_keys.__getitem__)
+    n_p, n_g, n_k = len(periods), len(groups), len(universe)
+    # each frame row's cell: (period × groups + group) × keys + key; -1 when outside the grid
+    code = _codes(data["period_start"], periods, size)
+    for col, values in ((data["group"], groups), (frame_keys, universe)):
+        if code is None:
+            return None
+        index = _codes(col, values, size) if col is not None else np.zeros(size, np.int64)
+        code = None if index is None else code * len(values) + index
+    if code is None:
+        return None
+    cells = n_p * n_g * n_k
+    at = np.full(cells, -1, np.int64)
+    at[code] = np.arange(size, dtype=np.int64)
+    if int(np.count_nonzero(at >= 0)) != size:  # two rows in one cell
+        return None
+    fillable = np.zeros(n_k, bool)
+    fillable[[universe.index(v) for v in fill_values]] = True
+    empty = (at < 0) & np.tile(fillable, n_p * n_g)
+    shown = at >= 0
+    shown |= empty
+    filled_cells = np.flatnonzero(empty)
 
     from_people = m.people_based or (has_people and size > 0)
     out = _shape(m, ctx, data, [has_people] * size, from_people, min_group)
     make = _row_maker(tuple(out))
-    frame_rows = list(map(make, *out.values()))
-
     # the filled cells: the fill's base values and the fill key
     base = _fill_base(m)
-    count = len(empty)
+    count = len(filled_cells)
     value = base["value"]
     if m.unit == "count":
         value = _whole_as_int([value])[0]
+    key_at = (filled_cells % n_k).tolist()
     filled: dict[str, list[Any]] = {
         "metric": [m.name] * count,
         "period": [ctx.period] * count,
-        "period_start": _iso(list(map(itemgetter(0), empty))),
+        "period_start": list(map(_iso(list(periods)).__getitem__, (filled_cells // (n_g * n_k)).tolist())),
         "by": [ctx.by] * count,
-        "group": list(map(itemgetter(1), empty)),
+        "group": list(map(groups.__getitem__, (filled_cells // n_k % n_g).tolist())),
         "value": [value] * count,
         "n": [0] * count,
     }
     for k in m.extra:
-        filled[k] = _iso([fv[keys.index(k)] for _, _, fv in empty]) if k in keys else [base.get(k)] * count
+        if k in keys:
+            j = keys.index(k)
+            iso = _iso([v if one else v[j] for v in universe])
+            filled[k] = list(map(iso.__getitem__, key_at))
+        else:
+            filled[k] = [base.get(k)] * count
     if from_people:
         filled["suppressed"] = [False] * count
     assert list(filled) == list(out)  # the same keys, in the same order, by construction
-    filled_rows = iter(list(map(make, *filled.values())))
+    rows = list(map(make, *out.values()))
+    rows.extend(map(make, *filled.values()))
+    # the shown cells in order: the frame's row where there is one, else the next filled row
+    pick = at[shown]
+    pick[pick < 0] = np.arange(size, size + count, dtype=np.int64)
     block = _Block(m.name, list(out), [], [])
-    # the cells in order: the frame's row where there is one, else the next filled row
-    block._rows = [frame_rows[i] if i is not None else next(filled_rows) for i in at]
+    block._rows = list(map(rows.__getitem__, pick.tolist()))
     return block
+
+
+def _codes(values: list[Any] | None, domain: list[Any], size: int) -> np.ndarray[Any, np.dtype[np.int64]] | None:
+    """Each value's position in `domain` (distinct values); None when a value is not in it."""
+    if values is None:
+        return None
+    where = {v: i for i, v in enumerate(domain)}
+    try:
+        codes = np.fromiter(map(where.get, values, repeat(-1)), dtype=np.int64, count=size)
+    except TypeError:  # an unhashable value
+        return None
+    return None if size and int(codes.min()) < 0 else codes
 
 
 def _sorted_rows(blocks: list[_Block]) -> list[dict[str, Any]]:
