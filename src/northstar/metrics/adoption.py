@@ -22,7 +22,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from northstar.metrics.catalog import metric
-from northstar.metrics.context import Context, period_floor, period_starts, shift_period
+from northstar.metrics.context import Context, once, period_floor, period_starts, shift_period
 
 UNITS = ("team", "user")
 # the group key used in joins when there is no --by (a constant, so that joins never compare nulls)
@@ -39,6 +39,7 @@ def _is_user(ctx: Context, default: str = "team") -> bool:
     return ctx.unit(default) == "user"
 
 
+@once
 def unit_periods(ctx: Context, unit: str, *, component: bool = False) -> ir.Table:
     """Activity before the window's end per (period_start, g, u[, component]): `first_ts` (the first event of
     the period, history before --since included) and `days` (distinct UTC days with activity inside the window:

@@ -34,7 +34,7 @@ import pyarrow as pa
 
 from northstar.metrics.adoption import _unit_column, unit_periods
 from northstar.metrics.catalog import metric
-from northstar.metrics.context import Context, period_starts
+from northstar.metrics.context import Context, once, period_starts
 
 # a non-null stand-in for the null `group` (no --by, or a person without a team) so joins on it match
 _NO_GROUP = "__northstar_no_group__"
@@ -256,6 +256,7 @@ def first_column(ctx: Context, step: str) -> str:
     return "first_ts" if step == FIRST_ACTIVITY else f"_f{_first_steps(ctx).index(step)}"
 
 
+@once
 def unit_firsts(ctx: Context, unit: str) -> ir.Table:
     """Per (g, u) with activity before the window's end (u = `unit`, `team` or `actor`, never null; g = the
     `--by` group, null without --by or when unknown): the first-ever activity `first_ts` and the first-ever

@@ -6,14 +6,18 @@ runner calls once to find the default window.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar, cast
 
 import ibis
 import ibis.expr.types as ir
 
-__all__ = ["PERIODS", "Context", "Query", "period_floor", "period_starts", "shift_period"]
+__all__ = ["PERIODS", "Context", "Query", "once", "period_floor", "period_starts", "shift_period"]
+
+T = TypeVar("T")
 
 Period = Literal["day", "week", "month", "quarter"]
 PERIODS: tuple[str, ...] = ("day", "week", "month", "quarter")
@@ -82,6 +86,8 @@ class Context:
     # table expressions by name, shared by the metrics of one `compute()` call (looking a table up asks the
     # engine for its schema: ~1 ms each on DuckDB, a few per metric)
     tables: dict[str, ir.Table] = field(default_factory=dict)
+    # building blocks made once per `compute()` call (`once`), shared by its metrics like `tables`
+    memo: dict[Any, tuple[Any, list[tuple[ir.Scalar, str]]]] = field(default_factory=dict)
 
     # -- tables ----------------------------------------------------------------------------------
     def table(self, kind: str) -> ir.Table:
@@ -196,6 +202,26 @@ class Context:
     def check(self, count: ir.Scalar, message: str) -> None:
         """Add a data warning: `message` formatted with `{n}` when the scalar `count` is non-zero."""
         self.checks.append((count, message))
+
+
+def once(fn: Callable[..., T]) -> Callable[..., T]:
+    """A building block `fn(ctx, *args)` (hashable args) made once per `compute()` call: the metrics that use
+    it get the same expression (Python builds it once; the runner finds it shared all the same), and the
+    data-warning checks its first build added are added to each later caller's context, in the same order."""
+
+    @functools.wraps(fn)
+    def wrapper(ctx: Context, *args: Any, **kwargs: Any) -> T:
+        key = (fn, args, tuple(sorted(kwargs.items())))
+        hit = ctx.memo.get(key)
+        if hit is None:
+            before = len(ctx.checks)
+            made = fn(ctx, *args, **kwargs)
+            ctx.memo[key] = (made, ctx.checks[before:])
+            return made
+        ctx.checks.extend(hit[1])
+        return cast(T, hit[0])
+
+    return wrapper
 
 
 def to_date(value: datetime | date | str) -> datetime:

@@ -21,7 +21,7 @@ import ibis
 import ibis.expr.types as ir
 
 from northstar.metrics.catalog import metric
-from northstar.metrics.context import Context, period_starts, shift_period
+from northstar.metrics.context import Context, once, period_starts, shift_period
 
 __all__ = ["BANDS", "BAND_NAMES", "DORA_KEYS", "band_for", "incident_links", "production"]
 
@@ -81,12 +81,14 @@ def _one_line(fn: Callable[[Context], ir.Table]) -> Callable[[Context], ir.Table
 # -- building blocks --------------------------------------------------------------------------------------
 
 
+@once
 def production(ctx: Context) -> ir.Table:
     """Production deployments."""
     d = ctx.table("deployments")
     return d.filter(d.environment == "production")
 
 
+@once
 def _succeeded(ctx: Context) -> ir.Table:
     d = production(ctx)
     return d.filter(d.status == "succeeded")
@@ -217,6 +219,7 @@ def deployment_frequency(ctx: Context) -> ir.Table:
 # -- lead time, time to deploy, duration, manual steps --------------------------------------------------------
 
 
+@once
 def _lead_times(ctx: Context) -> ir.Table:
     """One row per change whose first succeeded production deployment finished in the window:
     `seconds` (first deployment's finished_at − created_at, negatives kept), change's service, team."""
@@ -249,6 +252,11 @@ def _lead_times(ctx: Context) -> ir.Table:
     return j.filter(j.seconds >= 0)
 
 
+@once
+def _lead_time_medians(ctx: Context) -> ir.Table:
+    return _median(ctx, _lead_times(ctx), "first_at", "lead_time")
+
+
 @metric(
     category="delivery",
     question="How long does a change take to go from created to running in production?",
@@ -267,7 +275,7 @@ def lead_time_for_changes(ctx: Context) -> ir.Table:
     include the change − change.created_at), in the period of that deployment; negative differences are
     excluded with a warning. Grouped by the change's service and team (the first deployment's team when the
     change has none). `band` = DORA lead-time band."""
-    return _median(ctx, _lead_times(ctx), "first_at", "lead_time")
+    return _lead_time_medians(ctx)
 
 
 @metric(
@@ -372,6 +380,7 @@ def _fresh(t: ir.Table) -> ir.Table:
     return t.filter(ibis.literal(True))
 
 
+@once
 def _cfr(ctx: Context) -> ir.Table:
     d = production(ctx)
     d = ctx.in_window(d.filter(d.status.isin(["succeeded", "rolled_back"])), "finished_at")
@@ -430,6 +439,7 @@ def mttr(ctx: Context) -> ir.Table:
     return _median(ctx, i.mutate(seconds=_seconds(i.resolved_at, i.opened_at)), "resolved_at", "recovery_time")
 
 
+@once
 def _resolved_incidents(ctx: Context) -> ir.Table:
     """Incidents resolved in the window with their link: `deployment_id`, `dep_at` (the linked deployment's
     finished_at, null when unlinked or when the named deployment is not in the store) and `team` (the
@@ -449,6 +459,7 @@ def _resolved_incidents(ctx: Context) -> ir.Table:
     )
 
 
+@once
 def _recovery_times(ctx: Context) -> ir.Table:
     i = _resolved_incidents(ctx)
     linked = i.filter(i.deployment_id.notnull())
@@ -464,6 +475,11 @@ def _recovery_times(ctx: Context) -> ir.Table:
         "{n} incident(s) resolved before their linked deployment finished are excluded",
     )
     return j.filter(j.seconds >= 0)
+
+
+@once
+def _recovery_medians(ctx: Context) -> ir.Table:
+    return _median(ctx, _recovery_times(ctx), "resolved_at", "recovery_time")
 
 
 @metric(
@@ -483,7 +499,7 @@ def failed_deployment_recovery_time(ctx: Context) -> ir.Table:
     """Median of incident resolved_at − linked deployment's finished_at (link as in change_failure_rate), one
     sample per incident, in the period the incident was resolved; by the incident's service and team (the
     deployment's team when the incident has none). `band` = DORA recovery-time band."""
-    return _median(ctx, _recovery_times(ctx), "resolved_at", "recovery_time")
+    return _recovery_medians(ctx)
 
 
 # -- the DORA bands ---------------------------------------------------------------------------------------------
@@ -515,9 +531,9 @@ def dora_band(ctx: Context) -> ir.Table:
     """DORA 2023 band (elite/high/medium/low) per key and period; value = the key's own value:
     lead_time = lead_time_for_changes (s), deployment_frequency = deploy-days per week (as in
     deployment_frequency's band), change_failure_rate, recovery_time = failed_deployment_recovery_time (s)."""
-    lead = _key_rows(_median(ctx, _lead_times(ctx), "first_at", "lead_time"), "lead_time")
+    lead = _key_rows(_lead_time_medians(ctx), "lead_time")
     cfr = _key_rows(_cfr(ctx), "change_failure_rate")
-    rec = _key_rows(_median(ctx, _recovery_times(ctx), "resolved_at", "recovery_time"), "recovery_time")
+    rec = _key_rows(_recovery_medians(ctx), "recovery_time")
     others = lead.union(cfr).union(rec)
     s = _deploy_stats(ctx, extra_groups=others)
     freq = s.select(

@@ -30,7 +30,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from northstar.metrics.catalog import metric
-from northstar.metrics.context import Context, period_starts, shift_period
+from northstar.metrics.context import Context, once, period_starts, shift_period
 
 __all__ = [
     "as_count",
@@ -90,11 +90,13 @@ def evaluation_instants(ctx: Context) -> ir.Table:
     return t.select(**{k: t[k].cast("timestamp") for k in rows})
 
 
+@once
 def _samples(ctx: Context) -> ir.Table:
     s = ctx.in_window(ctx.table("service_samples"), "ts")
     return s.mutate(period_start=ctx.bucket(s.ts), group=ctx.group(s))
 
 
+@once
 def _buckets(ctx: Context) -> ir.Table:
     b = ctx.in_window(ctx.table("latency_buckets"), "ts")
     return b.mutate(period_start=ctx.bucket(b.ts), group=ctx.group(b))
@@ -194,6 +196,7 @@ def requests_under(b: ir.Table, threshold: ir.NumericValue | float) -> ir.Table:
     return g.select(*keys, under=under, total=g.total)
 
 
+@once
 def latency_histograms(ctx: Context) -> ir.Table:
     """The query window's histograms summed per period, service and bound: (`period_start`, `service`, `le`,
     `count`, `samples`, `group`), `samples` = the samples carrying the bound, one row per period, service and
@@ -252,6 +255,7 @@ def throughput(ctx: Context) -> ir.Table:
     return g.select("period_start", "group", value=ratio(g.req, g.secs), n=g.samples.cast("int64"))
 
 
+@once
 def _sample_stats(ctx: Context) -> ir.Table:
     """Per (period, group), everything the sample metrics need, in one pass over the samples (so one shared
     part for the runner): samples, Σ requests, Σ errors, Σ interval_s; for cpu_util and memory_util the samples

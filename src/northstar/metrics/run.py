@@ -614,6 +614,7 @@ def _compute(
     whole = whole_days(query, since, until)
     min_group = int(getattr(getattr(settings, "privacy", None), "min_group_size", 5))
     tables: dict[str, Any] = {}
+    memo: dict[Any, Any] = {}
     built: list[tuple[catalog.Metric, Context, Any]] = []
     checks = _Checks(con)
     # DuckDB: each metric goes to the pipeline as soon as it is built (its shared parts start computing)
@@ -632,6 +633,7 @@ def _compute(
                 window_end=until,
                 whole_days=whole,
                 tables=tables,
+                memo=memo,
             )
             built.append((m, ctx, m.compute(ctx)))
             if pipe:

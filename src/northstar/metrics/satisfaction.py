@@ -14,7 +14,7 @@ import ibis
 import ibis.expr.types as ir
 
 from northstar.metrics.catalog import metric
-from northstar.metrics.context import Context
+from northstar.metrics.context import Context, once
 from northstar.metrics.reliability import group_key, ratio
 from northstar.records import SCALES
 
@@ -29,6 +29,7 @@ SURVEY = {
 }
 
 
+@once
 def _responses(ctx: Context) -> ir.Table:
     """Survey responses in the window with `team` resolved, `period_start` and `group`."""
     r = ctx.in_window(ctx.table("survey_responses"), "ts")

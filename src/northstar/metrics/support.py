@@ -12,15 +12,17 @@ import ibis
 import ibis.expr.types as ir
 
 from northstar.metrics.catalog import metric
-from northstar.metrics.context import Context
+from northstar.metrics.context import Context, once
 
 
+@once
 def roots(ctx: Context) -> ir.Table:
     """Thread roots: messages without a thread id or whose thread id is their own id."""
     m = ctx.table("support_messages")
     return m.filter(m.thread_id.isnull() | (m.thread_id == "") | (m.thread_id == m.id))
 
 
+@once
 def replies(ctx: Context) -> ir.Table:
     """Replies by people (bots excluded), with `root_author` and `root_ts` (null when the root is not stored)."""
     m = ctx.table("support_messages")
