@@ -598,3 +598,36 @@ def test_a_warning_is_still_given_by_every_metric_that_checks(good_change: bool)
     assert res.warnings[2:] == [w.replace("lead_time_for_changes", "dora_band") for w in res.warnings[:2]]
     lead = [r for r in res.rows if r["metric"] == "lead_time_for_changes" and r["n"]]
     assert [r["value"] for r in lead] == ([86400.0] if good_change else [])
+
+
+# -- building blocks made once per call ------------------------------------------------------------------------
+
+
+def test_once_builds_once_per_call_and_gives_every_caller_its_checks() -> None:
+    from northstar.metrics.context import once
+
+    built: list[str] = []
+
+    @once
+    def part(ctx: Context, unit: str, *, wide: bool = False) -> Any:
+        built.append(unit)
+        t = ibis.memtable({"x": [1, 2]})
+        ctx.check(t.count(), f"{unit}: {{n}} rows")
+        return t.mutate(unit=ibis.literal(unit))
+
+    memo: dict[Any, Any] = {}
+    first, second, other = (
+        Context(con=None, settings=Settings(), query=Query(), window_start=START, window_end=UNTIL, memo=memo)
+        for _ in range(3)
+    )
+    a = part(first, "team")
+    first.check(ibis.literal(0), "own check")
+    b = part(second, "team")
+    assert b is a and built == ["team"]
+    assert [m for _, m in first.checks] == ["team: {n} rows", "own check"]
+    assert [m for _, m in second.checks] == ["team: {n} rows"]  # the part's check, not the first caller's own
+    assert part(other, "user") is not a and part(other, "team", wide=True) is not a
+    assert built == ["team", "user", "team"]
+    # a context of its own (the default) builds again
+    alone = Context(con=None, settings=Settings(), query=Query(), window_start=START, window_end=UNTIL)
+    assert part(alone, "team") is not a and built[-1] == "team"
