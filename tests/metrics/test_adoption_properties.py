@@ -161,3 +161,61 @@ def test_stickiness_is_usage_frequency_over_the_days(
         assert 0.0 < r["value"] <= 1.0
         assert r["value"] == pytest.approx(f["value"] / days, rel=1e-12)
         assert 1.0 <= f["value"] <= days
+
+
+# an event's own team: none (the actor's, from people), the actor's own, or another team
+team_choice = st.sampled_from((None, "own", "c"))
+# events spread over every day of the week, dense enough that units share days (hours drawn as days and
+# hours: hypothesis draws small numbers most)
+spread_event = st.tuples(
+    st.builds(lambda d, h: 24 * d + h, st.integers(0, 34), st.integers(0, 23)),
+    st.sampled_from(ACTORS),
+    st.sampled_from(("tracking", "serving")),
+    st.sampled_from(("run", "first_pipeline", "deploy")),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.tuples(spread_event, team_choice), min_size=8, max_size=60),
+    st.sampled_from(("day", "week", "month", "quarter")),
+    st.tuples(st.integers(0, 10), st.integers(7, 30)),
+    units,
+)
+def test_usage_frequency_counts_each_active_day_once(
+    events: list[Any], period: str, window: tuple[int, int], unit: str
+) -> None:
+    """The mean distinct active days per active unit, against a plain Python count: a day counts once for a
+    unit however many events (with the team given, or resolved from `people` to the same team) it has."""
+    q = _query(period, window, unit=unit, by="team")
+    assert q.since is not None and q.until is not None
+    records = _activity([e for e, _ in events])
+    for r, (_, team) in zip(records, events, strict=True):
+        if team is not None:
+            r["team"] = TEAM_OF[r["actor"]] if team == "own" else team
+    con = connect_duckdb()
+    people = [{"id": a, "team": t} for a, t in TEAM_OF.items()]
+    load_tables(
+        con,
+        {
+            k: rows_to_arrow(k, [validate_record(k, r).model_dump() for r in v])
+            for k, v in {"people": people, "activity": records}.items()
+        },
+    )
+    days: dict[tuple[str, str, str], set[date]] = {}
+    for r in records:
+        ts = r["ts"]
+        if not q.since <= ts < q.until:
+            continue
+        team = r.get("team") or TEAM_OF[r["actor"]]
+        u = r["actor"] if unit == "user" else team
+        p = period_floor(ts, period).date().isoformat()
+        days.setdefault((p, team, u), set()).add(ts.date())
+    want: dict[tuple[str, str], list[int]] = {}
+    for (p, team, _), d in days.items():
+        want.setdefault((p, team), []).append(len(d))
+    got = {(r["period_start"], r["group"]): r for r in _rows(con, "usage_frequency", q) if r["n"]}
+    assert set(got) == set(want)
+    for key, counts in want.items():
+        assert got[key]["n"] == len(counts)
+        assert got[key]["value"] == pytest.approx(sum(counts) / len(counts), rel=1e-12)
