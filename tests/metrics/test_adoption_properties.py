@@ -37,18 +37,29 @@ units = st.sampled_from(("team", "user"))
 windows = st.tuples(st.integers(0, 80), st.integers(7, 40))
 
 
-def _activity(events: list[tuple[int, str, str, str]]) -> list[dict[str, Any]]:
-    return [
+def _activity(
+    events: list[tuple[int, str, str, str]], event_teams: list[str | None] | None = None
+) -> list[dict[str, Any]]:
+    """The events as activity records; `event_teams` gives each event its own `team` (None: none given)."""
+    records = [
         {"id": f"e{i}", "ts": START + timedelta(hours=h), "actor": actor, "component": comp, "action": action}
         for i, (h, actor, comp, action) in enumerate(events)
     ]
+    for r, team in zip(records, event_teams or [], strict=False):
+        if team is not None:
+            r["team"] = team
+    return records
 
 
-def _load(events: list[tuple[int, str, str, str]], teams: list[dict[str, Any]] | None = None) -> Any:
-    """A DuckDB backend holding the people of TEAM_OF, the events and the roster."""
+def _load(
+    events: list[tuple[int, str, str, str]],
+    teams: list[dict[str, Any]] | None = None,
+    event_teams: list[str | None] | None = None,
+) -> Any:
+    """A DuckDB backend holding the people of TEAM_OF, the events (with their own teams) and the roster."""
     records = {
         "people": [{"id": a, "team": t} for a, t in TEAM_OF.items()],
-        "activity": _activity(events),
+        "activity": _activity(events, event_teams),
         "teams": teams or [],
     }
     con = connect_duckdb()
@@ -189,19 +200,10 @@ def test_usage_frequency_counts_each_active_day_once(
     unit however many events (with the team given, or resolved from `people` to the same team) it has."""
     q = _query(period, window, unit=unit, by="team")
     assert q.since is not None and q.until is not None
-    records = _activity([e for e, _ in events])
-    for r, (_, team) in zip(records, events, strict=True):
-        if team is not None:
-            r["team"] = TEAM_OF[r["actor"]] if team == "own" else team
-    con = connect_duckdb()
-    people = [{"id": a, "team": t} for a, t in TEAM_OF.items()]
-    load_tables(
-        con,
-        {
-            k: rows_to_arrow(k, [validate_record(k, r).model_dump() for r in v])
-            for k, v in {"people": people, "activity": records}.items()
-        },
-    )
+    evs = [e for e, _ in events]
+    event_teams = [TEAM_OF[e[1]] if team == "own" else team for e, team in events]
+    con = _load(evs, event_teams=event_teams)
+    records = _activity(evs, event_teams)
     days: dict[tuple[str, str, str], set[date]] = {}
     for r in records:
         ts = r["ts"]
